@@ -1,0 +1,42 @@
+"""The FastAPI application: routers, the web page, and the service's start-up (migrations, local worker)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.database import migrate
+from api.routes import audit, cases, clips, events, footage, jobs, sites, system, users, web
+from footage.settings import get_settings
+
+API = "/api/v1"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    migrate()
+    from api.service_startup import start_background, stop_background
+
+    start_background(app)
+    try:
+        yield
+    finally:
+        stop_background(app)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="gatewatch",
+        summary="Search gate-camera footage for vehicles and people; review clips; export signed evidence.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(system.router)
+    for module in (sites, footage, events, clips, cases, audit, users, jobs):
+        app.include_router(module.router, prefix=API)
+    app.include_router(web.router)
+    return app

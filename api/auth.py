@@ -1,0 +1,59 @@
+"""Users' tokens and who a request is: the principal every access check looks at."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import Role, User
+
+
+class AuthError(Exception):
+    """Credentials are missing, wrong, or belong to a disabled user."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the user's name, role and the sites they may reach (None: every site)."""
+
+    user_id: int
+    name: str
+    role: str
+    site_ids: frozenset[int] | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def may_reach_site(self, site_id: int) -> bool:
+        return self.site_ids is None or site_id in self.site_ids
+
+
+def new_token() -> str:
+    return "gw_" + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits, so a plain SHA-256 is enough; no salt or slow hash is needed.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def principal_for(user: User) -> Principal:
+    if user.role == Role.ADMIN or (user.role == Role.OFFICER and not user.sites):
+        site_ids = None
+    else:
+        site_ids = frozenset(site.id for site in user.sites)
+    return Principal(user_id=user.id, name=user.name, role=user.role, site_ids=site_ids)
+
+
+def authenticate_token(session: Session, token: str) -> Principal:
+    user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
+    if user is None or not secrets.compare_digest(user.token_hash, hash_token(token)):
+        raise AuthError("unknown token")
+    if user.disabled:
+        raise AuthError(f"user {user.name!r} is disabled")
+    return principal_for(user)

@@ -1,0 +1,5 @@
+"""HTTP routes: audit."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

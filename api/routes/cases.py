@@ -1,0 +1,5 @@
+"""HTTP routes: cases."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

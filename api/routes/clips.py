@@ -1,0 +1,5 @@
+"""HTTP routes: clips."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

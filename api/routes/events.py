@@ -1,0 +1,5 @@
+"""HTTP routes: events."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

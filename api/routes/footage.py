@@ -1,0 +1,5 @@
+"""HTTP routes: footage."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes: jobs."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes: sites."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes: users."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

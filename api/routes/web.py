@@ -1,0 +1,5 @@
+"""HTTP routes: web."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
