@@ -1,0 +1,133 @@
+"""The content-addressed footage store: ``HOME/store/ab/abcdef...<ext>``, one file per distinct content.
+
+Files come in through a staging area inside the store (same file system, so the final rename is atomic):
+they are copied there in chunks with their SHA-256 computed on the way, never held in memory, and only
+renamed into place once the catalogue has accepted them. A refused or failed file is deleted from staging;
+nothing half-written ever sits at a content address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from footage.settings import get_settings
+
+CHUNK_BYTES = 1024 * 1024
+STAGING = ".incoming"
+
+
+class StorageError(OSError):
+    """The store could not take a file; the message says what to check."""
+
+
+def store_dir() -> Path:
+    return get_settings().store_dir
+
+
+def relative_to_home(path: Path) -> str:
+    """How the catalogue records a stored file: relative to GATEWATCH_HOME, so the folder can move."""
+    return path.resolve().relative_to(get_settings().resolved_home).as_posix()
+
+
+def resolve_stored(relative: str) -> Path:
+    """The absolute path of a file the catalogue recorded relative to GATEWATCH_HOME."""
+    return get_settings().resolved_home / relative
+
+
+def address(sha256: str, ext: str) -> Path:
+    """Where content with this hash lives in the store."""
+    return store_dir() / sha256[:2] / f"{sha256}{ext.lower()}"
+
+
+@dataclass
+class StagedFile:
+    """A file copied into the store's staging area, hashed, waiting to be kept or discarded."""
+
+    path: Path
+    """The staging file (inside the store, so keeping it is a rename)."""
+    sha256: str
+    """Hex SHA-256 of the content."""
+    size: int
+    """Bytes."""
+    kept: bool = field(default=False)
+    """True once renamed to its content address."""
+
+    def keep(self, ext: str) -> Path:
+        """Rename into the content address and return it; content already there is kept as is."""
+        target = address(self.sha256, ext)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() and target.stat().st_size == self.size:
+            self.discard()
+        else:
+            os.replace(self.path, target)
+        self.kept = True
+        return target
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _new_staging_path() -> Path:
+    staging = store_dir() / STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    return staging / f"{uuid.uuid4().hex}.part"
+
+
+def stage_chunks(chunks: Iterable[bytes], progress: Callable[[int], None] | None = None) -> StagedFile:
+    """Write chunks to a new staging file, hashing on the way. Removes the file if anything fails."""
+    target = _new_staging_path()
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with target.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return StagedFile(target, digest.hexdigest(), size)
+
+
+def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterable[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(chunk_bytes):
+            yield chunk
+
+
+def stage_copy(path: Path, progress: Callable[[int], None] | None = None) -> StagedFile:
+    """Copy a file into staging, hashing it on the way; the source is left untouched."""
+    try:
+        return stage_chunks(read_chunks(path), progress)
+    except OSError as exc:
+        raise StorageError(f"could not copy {path.name} into the store ({exc.strerror or exc}); "
+                           f"check free space under {store_dir()}") from exc
+
+
+def stage_move(path: Path, sha256: str, size: int) -> StagedFile:
+    """Move an already hashed file (a finished upload) into staging without reading it again."""
+    target = _new_staging_path()
+    try:
+        os.replace(path, target)
+    except OSError:
+        # Uploads folder on another file system: fall back to a copy.
+        shutil.move(str(path), str(target))
+    return StagedFile(target, sha256, size)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in read_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
