@@ -5,16 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.models import AuditEntry
 from footage.db import utcnow
 
 GENESIS = "0" * 64
+# Any fixed number: the PostgreSQL advisory lock that serialises appenders across processes and machines.
+_PG_LOCK_KEY = 0x6761_7465_7761_7463
+MAX_PAGE = 500
+
+
+class AuditQueryError(ValueError):
+    """A filter or cursor for the audit listing is not usable, with what to send instead."""
 
 
 def _entry_hash(prev_hash: str, at: datetime, user_name: str | None, action: str, obj: str | None,
@@ -30,14 +37,15 @@ def record(session: Session, *, user_name: str | None, action: str, obj: str | N
            detail: dict[str, Any] | None = None, remote_addr: str | None = None) -> AuditEntry:
     """Append one entry in the caller's transaction; it lands or vanishes with the action it records."""
     detail = json.loads(json.dumps(detail or {}, default=str))
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Serialise appenders so two entries never chain to the same predecessor.
-        session.execute(select(AuditEntry.id).with_for_update().order_by(AuditEntry.id.desc()).limit(1))
+    _serialise_appenders(session)
     last = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     prev_hash = last.hash if last else GENESIS
     # Microsecond precision differs between databases; truncate so the stored value hashes the same.
     at = utcnow().replace(microsecond=0)
     entry = AuditEntry(
+        # Numbered here, not by a sequence: a rolled-back append on PostgreSQL would otherwise leave a gap that
+        # reads as a deleted entry.
+        id=(last.id if last else 0) + 1,
         at=at, user_name=user_name, action=action, object=obj, detail=detail, remote_addr=remote_addr,
         prev_hash=prev_hash,
         hash=_entry_hash(prev_hash, at, user_name, action, obj, detail, remote_addr),
@@ -45,6 +53,70 @@ def record(session: Session, *, user_name: str | None, action: str, obj: str | N
     session.add(entry)
     session.flush()
     return entry
+
+
+def _serialise_appenders(session: Session) -> None:
+    """Hold the database's write lock until the caller's transaction ends, so two entries never share a parent."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write statement (even one touching no row) takes SQLite's single writer lock now, before the last entry
+        # is read; a second appender waits on busy_timeout instead of chaining to the same predecessor.
+        session.execute(text("UPDATE audit SET id = id WHERE 0"))
+
+
+@dataclass
+class AuditPage:
+    """One page of the audit trail, newest first."""
+
+    entries: list[AuditEntry]
+    """The entries on this page."""
+    next_cursor: str | None
+    """Pass as ``cursor`` for the next (older) page; None on the last page."""
+
+
+def list_entries(session: Session, *, user: str | None = None, action: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None, limit: int = 100,
+                 cursor: str | None = None) -> AuditPage:
+    """Entries matching every filter given, newest first, ``limit`` at a time."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise AuditQueryError(f"limit must be between 1 and {MAX_PAGE}")
+    for name, moment in (("since", since), ("until", until)):
+        if moment is None:
+            continue
+        if moment.tzinfo is None:
+            raise AuditQueryError(f"'{name}' needs a UTC offset, e.g. 2024-11-07T05:00:00+08:00")
+        try:
+            moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise AuditQueryError(f"'{name}' is out of range; give a time between years 1 and 9999") from exc
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+    if user is not None:
+        query = query.where(AuditEntry.user_name == user)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    if cursor is not None:
+        if not cursor.isdigit() or len(cursor) > 18:
+            raise AuditQueryError("cursor is not one this listing gave; pass next_cursor from the previous page")
+        query = query.where(AuditEntry.id < int(cursor))
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AuditPage(entries=rows, next_cursor=str(rows[-1].id) if more and rows else None)
+
+
+def entry_dict(entry: AuditEntry) -> dict[str, Any]:
+    """An entry as plain JSON-ready data (times in UTC, ISO 8601)."""
+    return {
+        "id": entry.id, "at": entry.at.isoformat(), "user": entry.user_name, "action": entry.action,
+        "object": entry.object, "detail": entry.detail, "remote_addr": entry.remote_addr,
+        "prev_hash": entry.prev_hash, "hash": entry.hash,
+    }
 
 
 @dataclass

@@ -6,10 +6,13 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import audit
 from api.auth import AuthError, Principal, authenticate_token
-from footage.db import session_factory
+from api.sessions import LoginThrottle, principal_from_cookie
+from footage.db import session_factory, session_scope
 from footage.models import Camera, Site
 
 SESSION_COOKIE = "gatewatch_session"
@@ -34,21 +37,52 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def login_throttle(request: Request) -> LoginThrottle:
+    """The app's count of failed sign-ins per address (one per app, so each test client starts clean)."""
+    throttle = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.login_throttle = LoginThrottle()
+    return throttle
+
+
+def too_many_failures(retry_after: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"too many failed sign-ins from this address; wait {retry_after} s and try again",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def record_failed_login(request: Request, name: str | None, reason: str, via: str) -> None:
+    """Count the failure against the address and put it in the audit trail (its own transaction)."""
+    addr = client_addr(request) or "unknown"
+    login_throttle(request).failed(addr)
+    with session_scope() as audit_session:
+        audit.record(audit_session, user_name=name, action="login_failed", obj=None,
+                     detail={"via": via, "reason": reason}, remote_addr=addr)
+
+
 def current_principal(request: Request, session: DbSession) -> Principal:
     header = request.headers.get("authorization", "")
-    try:
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise _unauthorized("use 'Authorization: Bearer TOKEN'")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("use 'Authorization: Bearer TOKEN'")
+        wait = login_throttle(request).retry_after(client_addr(request) or "unknown")
+        if wait:
+            raise too_many_failures(wait)
+        try:
             return authenticate_token(session, token.strip())
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            from api.sessions import principal_from_cookie
-
+        except AuthError as exc:
+            session.rollback()
+            record_failed_login(request, None, str(exc), "bearer")
+            raise _unauthorized(f"not signed in: {exc}") from exc
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
             return principal_from_cookie(session, cookie)
-    except AuthError as exc:
-        raise _unauthorized(f"not signed in: {exc}") from exc
+        except AuthError as exc:
+            raise _unauthorized(f"not signed in: {exc}") from exc
     raise _unauthorized("not signed in: send 'Authorization: Bearer TOKEN' or sign in on the web page")
 
 
@@ -77,8 +111,6 @@ def reachable_camera(session: Session, principal: Principal, camera_id: str) -> 
 
 
 def reachable_site(session: Session, principal: Principal, site_name: str) -> Site:
-    from sqlalchemy import select
-
     site = session.scalar(select(Site).where(Site.name == site_name))
     if site is not None and principal.may_reach_site(site.id):
         return site

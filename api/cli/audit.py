@@ -1,9 +1,71 @@
-"""`gatewatch` commands: audit."""
+"""`gatewatch audit ...`: page through the audit trail and verify its hash chain."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 import typer
+
+from api.audit import AuditQueryError, entry_dict, list_entries, verify_chain
+from api.cli.common import console, database, fail, print_json
+
+
+def _when(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--{name} {text!r} is not an ISO 8601 time such as 2024-11-07T05:00:00+08:00")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    trail = typer.Typer(help="The audit trail: who did what, when, from where.", no_args_is_help=True)
+    app.add_typer(trail, name="audit")
+
+    @trail.command("list")
+    def list_(
+        user: str | None = typer.Option(None, "--user", help="Only this user's entries."),
+        action: str | None = typer.Option(None, "--action", help="Only this action (search, export, ...)."),
+        since: str | None = typer.Option(None, "--since", help="At or after (ISO 8601 with offset)."),
+        until: str | None = typer.Option(None, "--until", help="Before (ISO 8601 with offset)."),
+        limit: int = typer.Option(50, "--limit", help="Entries per page."),
+        cursor: str | None = typer.Option(None, "--cursor", help="next_cursor of the previous page."),
+        json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Entries newest first, filtered; prints the cursor of the next page when there is one."""
+        try:
+            with database() as session:
+                page = list_entries(session, user=user, action=action, since=_when(since, "since"),
+                                    until=_when(until, "until"), limit=limit, cursor=cursor)
+                rows = [entry_dict(entry) for entry in page.entries]
+        except AuditQueryError as exc:
+            fail(str(exc))
+        if json_out:
+            print_json({"entries": rows, "next_cursor": page.next_cursor})
+            return
+        for row in rows:
+            detail = json.dumps(row["detail"], ensure_ascii=False, separators=(",", ":"))
+            typer.echo(f"{row['id']:>7}  {row['at']}  {row['user'] or '-'}  {row['action']}  "
+                       f"{row['object'] or '-'}  {row['remote_addr'] or '-'}  {detail}")
+        if page.next_cursor:
+            console.print(f"more: --cursor {page.next_cursor}")
+
+    @trail.command("verify")
+    def verify(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+        """Re-hash the whole trail; exit 1 naming every changed or missing entry."""
+        with database() as session:
+            count, problems = verify_chain(session)
+        if json_out:
+            print_json({"entries": count, "ok": not problems,
+                        "problems": [{"entry": p.entry_id, "reason": p.reason} for p in problems]})
+        elif not problems:
+            typer.echo(f"ok: {count} entries, the hash chain is intact")
+        else:
+            for problem in problems:
+                typer.echo(f"entry {problem.entry_id}: {problem.reason}")
+            console.print(f"[bold red]the audit trail was tampered with:[/] {len(problems)} problem(s) "
+                          f"in {count} entries", highlight=False)
+        if problems:
+            raise SystemExit(1)

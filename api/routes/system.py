@@ -1,9 +1,25 @@
-"""HTTP routes: readiness."""
+"""HTTP routes: readiness, the evidence signing key, who am I, and web sign-in (the session cookie)."""
 
-from fastapi import APIRouter
-from sqlalchemy import text
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from sqlalchemy import select, text
 
-from api.deps import DbSession
+from api import audit
+from api.auth import AuthError, Principal, principal_for
+from api.deps import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    DbSession,
+    client_addr,
+    login_throttle,
+    record_failed_login,
+    too_many_failures,
+)
+from api.schemas.cases import SigningKeyOut
+from api.schemas.users import Login, Me
+from api.sessions import SESSION_HOURS, check_login, issue_cookie
+from footage.models import Site
+from footage.settings import get_settings
+from footage.signing import ALGORITHM, load_or_create
 
 router = APIRouter(tags=["system"])
 
@@ -13,3 +29,54 @@ def healthz(session: DbSession) -> dict[str, str]:
     """Answers once the service has migrated its database and can reach it."""
     session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@router.get("/api/v1/signing-key", response_model=SigningKeyOut)
+def signing_key() -> SigningKeyOut:
+    """The installation's public key: check evidence packages offline with `gatewatch verify --key`."""
+    key = load_or_create(get_settings().keys_dir)
+    return SigningKeyOut(algorithm=ALGORITHM, public_key_pem=key.public_key_pem, fingerprint=key.fingerprint)
+
+
+def _me(session: DbSession, principal: Principal) -> Me:
+    query = select(Site.name).order_by(Site.name)
+    if principal.site_ids is not None:
+        query = query.where(Site.id.in_(principal.site_ids))
+    return Me(name=principal.name, role=principal.role, sites=list(session.scalars(query)),
+              all_sites=principal.site_ids is None)
+
+
+@router.get("/api/v1/me", response_model=Me)
+def me(session: DbSession, principal: CurrentPrincipal) -> Me:
+    """Who the credentials belong to, their role and the sites they may reach."""
+    return _me(session, principal)
+
+
+@router.post("/api/v1/session", response_model=Me, responses={401: {}, 429: {}})
+def sign_in(body: Login, request: Request, response: Response, session: DbSession) -> Me:
+    """Sign in with name and token; sets the HttpOnly, SameSite=Strict cookie `gatewatch_session`."""
+    addr = client_addr(request) or "unknown"
+    wait = login_throttle(request).retry_after(addr)
+    if wait:
+        raise too_many_failures(wait)
+    try:
+        user = check_login(session, body.name, body.token)
+    except AuthError as exc:
+        session.rollback()
+        record_failed_login(request, body.name, str(exc), "web")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or token") from exc
+    audit.record(session, user_name=user.name, action="login", detail={"via": "web"}, remote_addr=addr)
+    session.commit()
+    response.set_cookie(
+        SESSION_COOKIE, issue_cookie(user), max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict",
+        secure=request.url.scheme == "https", path="/",
+    )
+    return _me(session, principal_for(user))
+
+
+@router.delete("/api/v1/session", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out() -> Response:
+    """Sign out: clears the session cookie."""
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
