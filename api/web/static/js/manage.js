@@ -1,0 +1,228 @@
+// The manager's page: the cameras of their site, resumable uploads of recorder exports (several at once,
+// a progress bar each), and each camera's footage with its indexing state, refreshed every few seconds.
+
+import { api, el, notice, showWho } from "./api.js";
+import { duration, isoInZone, wallOf, wallToMs } from "./time.js";
+import { Upload } from "./upload.js";
+
+const POLL_MS = 3000;
+const chunkBytes = Number(document.body.dataset.chunkBytes) || 8 * 1048576;
+
+const cameraSelect = document.getElementById("u-camera");
+const startInput = document.getElementById("u-start");
+const uploads = document.getElementById("uploads");
+const drop = document.getElementById("drop");
+const segmentsBody = document.getElementById("segments");
+const segmentsStatus = document.getElementById("segments-status");
+let cameras = [];
+let pollTimer = null;
+
+const camera = () => cameras.find((c) => c.id === cameraSelect.value);
+
+// What the file name says about the start (the common recorder forms hold YYYYMMDDhhmmss), so the manager
+// can see before uploading whether a start time must be typed. The server's reading is the one that counts.
+export function startFromName(name) {
+  const m = /(?:^|\D)(20\d{2})(\d{2})(\d{2})[_T-]?(\d{2})(\d{2})(\d{2})(?:\D|$)/.exec(name);
+  return m ? `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6]}` : null;
+}
+
+function mb(bytes) {
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+function statedStart() {
+  const value = startInput.value;
+  const cam = camera();
+  if (!value || !cam) return null;
+  const [date, time] = value.split("T");
+  return isoInZone(wallToMs(date, time.length === 5 ? `${time}:00` : time, cam.timezone || "UTC"), cam.timezone || "UTC");
+}
+
+function addFiles(files) {
+  notice("");
+  const cam = camera();
+  if (!cam) {
+    notice("Choose the camera the footage comes from first.");
+    return;
+  }
+  for (const file of files) uploadOne(file, cam, statedStart());
+}
+
+function uploadOne(file, cam, start) {
+  const fromName = startFromName(file.name);
+  const bar = el("progress", { max: file.size, value: 0 });
+  const state = el("span", { class: "small" }, "Waiting");
+  const outcome = el("p", { class: "small outcome" });
+  const resume = el("button", { type: "button", hidden: true }, "Resume");
+  const row = el(
+    "li",
+    { class: "upload", dataset: { file: file.name } },
+    el("div", { class: "upload-head" }, el("strong", {}, file.name), el("span", { class: "muted small" }, ` ${mb(file.size)} → ${cam.id}`)),
+    el("p", { class: "small muted" },
+      start ? `Start as you stated: ${wallOf(start).date} ${wallOf(start).time}`
+        : fromName ? `Start read from the file name: ${fromName} (camera time, ${cam.timezone})`
+          : "No time in the file name: the server will read it from the recording, or type a start time above."),
+    bar,
+    el("div", { class: "row" }, state, resume),
+    outcome,
+  );
+  uploads.append(row);
+  const upload = new Upload(file, {
+    camera: cam.id,
+    start,
+    chunkBytes,
+    onProgress: (done, total) => {
+      bar.value = done;
+      state.textContent = `${mb(done)} of ${mb(total)}`;
+    },
+    onState: (text) => {
+      state.textContent = text;
+    },
+  });
+  const go = async () => {
+    resume.hidden = true;
+    row.classList.remove("failed");
+    try {
+      const result = await upload.run();
+      bar.value = file.size;
+      showOutcome(row, state, outcome, result, start, fromName);
+      refreshSegments();
+    } catch (err) {
+      row.classList.add("failed");
+      state.textContent = "Stopped";
+      outcome.textContent = err.message;
+      resume.hidden = err.status >= 400 && err.status < 500;
+    }
+  };
+  resume.addEventListener("click", go);
+  go();
+}
+
+function showOutcome(row, state, outcome, result, stated, fromName) {
+  const start = wallOf(result.start);
+  const end = wallOf(result.end);
+  if (result.status === "imported") {
+    row.classList.add("done");
+    state.textContent = "Uploaded; indexing is queued";
+    const source = stated ? "as you stated" : fromName && `${start.date} ${start.time}` === fromName ? "from the file name" : "from the recording";
+    outcome.textContent = `Covers ${start.date} ${start.time} to ${end.date !== start.date ? `${end.date} ` : ""}${end.time} (${source}). If that is wrong, tell your administrator.`;
+  } else if (result.status === "duplicate") {
+    row.classList.add("done");
+    state.textContent = "Already here";
+    outcome.textContent = `This exact file was uploaded before (${start.date} ${start.time}); nothing new was stored.`;
+  } else {
+    row.classList.add("failed");
+    state.textContent = "Not accepted";
+    outcome.textContent = result.error || "The server could not use this file.";
+  }
+}
+
+function segmentRow(s) {
+  const start = wallOf(s.start);
+  const end = wallOf(s.end);
+  const job = s.job || null;
+  let progress = job && job.progress != null ? Number(job.progress) : null;
+  if (progress != null && progress > 1) progress /= 100;
+  const state = s.status === "indexed" ? "indexed" : job && job.status ? job.status : s.status;
+  const error = s.error || (job && job.error) || "";
+  return el(
+    "tr",
+    { dataset: { segment: s.id, status: s.status } },
+    el("td", { class: "file" }, s.original_name),
+    el("td", {}, `${start.date} ${start.time}`),
+    el("td", {}, end.date === start.date ? end.time : `${end.date} ${end.time}`),
+    el("td", {}, duration(s.duration_s)),
+    el(
+      "td",
+      { class: "indexing" },
+      el("span", { class: `badge state-${s.status}` }, state),
+      progress != null && s.status !== "indexed" ? el("progress", { max: 1, value: progress }) : null,
+      error ? el("span", { class: "error small" }, ` ${error}`) : null,
+    ),
+  );
+}
+
+async function refreshSegments() {
+  clearTimeout(pollTimer);
+  const cam = camera();
+  if (!cam) return;
+  try {
+    const segments = await api("GET", `/cameras/${encodeURIComponent(cam.id)}/segments`);
+    segments.sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
+    segmentsBody.replaceChildren(...segments.map(segmentRow));
+    const busy = segments.filter((s) => s.status !== "indexed" && s.status !== "failed").length;
+    segmentsStatus.textContent = segments.length
+      ? `${segments.length} file${segments.length === 1 ? "" : "s"}${busy ? `, ${busy} still being indexed` : ", all indexed or done"}.`
+      : "No footage for this camera yet.";
+  } catch (err) {
+    segmentsStatus.textContent = err.message;
+  }
+  pollTimer = setTimeout(refreshSegments, POLL_MS);
+}
+
+function showCameras() {
+  const list = document.getElementById("cameras");
+  list.replaceChildren(
+    ...cameras.map((c) =>
+      el(
+        "button",
+        {
+          type: "button",
+          class: `camera${c.id === cameraSelect.value ? " selected" : ""}`,
+          dataset: { camera: c.id },
+          onclick: () => chooseCamera(c.id),
+        },
+        el("strong", {}, c.gate),
+        el("span", { class: "muted small" }, `${c.id} · ${c.timezone}`),
+        Object.keys(c.zones || {}).length ? el("span", { class: "small" }, `zones: ${Object.keys(c.zones).join(", ")}`) : null,
+      ),
+    ),
+  );
+  if (!cameras.length) list.replaceChildren(el("p", { class: "muted" }, "Your site has no cameras yet. An administrator adds them."));
+}
+
+function chooseCamera(id) {
+  cameraSelect.value = id;
+  document.getElementById("s-camera-name").textContent = `${camera().gate} (${id})`;
+  showCameras();
+  segmentsBody.replaceChildren();
+  refreshSegments();
+}
+
+async function start() {
+  try {
+    await showWho();
+    cameras = await api("GET", "/cameras");
+    cameraSelect.replaceChildren(...cameras.map((c) => el("option", { value: c.id }, `${c.gate} · ${c.id}`)));
+    cameraSelect.addEventListener("change", () => chooseCamera(cameraSelect.value));
+    if (cameras.length) chooseCamera(cameras[0].id);
+    else showCameras();
+  } catch (err) {
+    notice(err.message);
+  }
+  const picker = document.getElementById("u-files");
+  picker.addEventListener("change", () => {
+    addFiles([...picker.files]);
+    picker.value = "";
+  });
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      picker.click();
+    }
+  });
+  for (const name of ["dragenter", "dragover"]) {
+    drop.addEventListener(name, (e) => {
+      e.preventDefault();
+      drop.classList.add("over");
+    });
+  }
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    addFiles([...e.dataTransfer.files]);
+  });
+}
+
+start();
