@@ -28,6 +28,7 @@ PROBE_READ_BYTES_PER_S = 40 * 1024 * 1024
 # Frame intervals further than this from the typical one make the frame rate variable.
 VFR_TOLERANCE = 0.10
 VFR_MIN_SHARE = 0.02
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 # Containers whose index sits at the end: a copy cut short loses it and every demuxer gives up.
 _ISO_BMFF_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 
@@ -271,10 +272,13 @@ def probe(path: str | os.PathLike[str], timeout_s: float | None = None) -> Video
     """Probe ``path`` in a child process; a crash or hang there becomes a ``ProbeError`` here."""
     path = Path(path)
     timeout = timeout_s if timeout_s is not None else probe_timeout(path)
+    # The child must find this package whatever the caller's working folder or install mode.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "footage.probe", str(path)],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            capture_output=True, text=True, timeout=timeout, check=False, env=env,
         )
     except subprocess.TimeoutExpired as exc:
         raise ProbeTimedOut(

@@ -73,10 +73,10 @@ class StagedFile:
         self.path.unlink(missing_ok=True)
 
 
-def _new_staging_path() -> Path:
+def _new_staging_path(suffix: str = ".part") -> Path:
     staging = store_dir() / STAGING
     staging.mkdir(parents=True, exist_ok=True)
-    return staging / f"{uuid.uuid4().hex}.part"
+    return staging / f"{uuid.uuid4().hex}{suffix}"
 
 
 def stage_chunks(chunks: Iterable[bytes], progress: Callable[[int], None] | None = None) -> StagedFile:
@@ -115,9 +115,12 @@ def stage_copy(path: Path, progress: Callable[[int], None] | None = None) -> Sta
                            f"check free space under {store_dir()}") from exc
 
 
-def stage_move(path: Path, sha256: str, size: int) -> StagedFile:
-    """Move an already hashed file (a finished upload) into staging without reading it again."""
-    target = _new_staging_path()
+def stage_move(path: Path, sha256: str, size: int, suffix: str = ".part") -> StagedFile:
+    """Move an already hashed file (a finished upload) into staging without reading it again.
+
+    ``suffix`` (the upload's own extension) helps FFmpeg pick the demuxer when it probes the staged file.
+    """
+    target = _new_staging_path(suffix)
     try:
         os.replace(path, target)
     except OSError:

@@ -1,5 +1,65 @@
-"""HTTP routes: sites."""
+"""HTTP routes: sites and cameras (admins create them; anyone signed in lists those they may reach)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from api.audit import record
+from api.auth import Principal
+from api.deps import CurrentPrincipal, DbSession, client_addr, require_role
+from api.schemas.footage import CameraCreate, CameraOut, SiteCreate, SiteOut
+from footage.catalogue import (
+    CatalogueError,
+    UnknownSite,
+    add_camera,
+    add_site,
+    camera_to_dict,
+    list_cameras,
+    list_sites,
+)
+
+router = APIRouter(tags=["sites and cameras"])
+
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+@router.get("/sites", response_model=list[SiteOut])
+def get_sites(session: DbSession, principal: CurrentPrincipal) -> list[SiteOut]:
+    """The sites the caller may reach, each with its cameras' ids."""
+    sites = list_sites(session, principal.site_ids)
+    return [SiteOut(id=site.id, name=site.name, cameras=[c.id for c in site.cameras]) for site in sites]
+
+
+@router.post("/sites", response_model=SiteOut, status_code=status.HTTP_201_CREATED)
+def post_site(body: SiteCreate, session: DbSession, principal: Admin, request: Request) -> SiteOut:
+    try:
+        site = add_site(session, body.name)
+    except CatalogueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    record(session, user_name=principal.name, action="site.add", obj=f"site:{site.name}",
+           remote_addr=client_addr(request))
+    session.commit()
+    return SiteOut(id=site.id, name=site.name, cameras=[])
+
+
+@router.get("/cameras", response_model=list[CameraOut])
+def get_cameras(session: DbSession, principal: CurrentPrincipal) -> list[dict]:
+    """The cameras of the sites the caller may reach."""
+    return [camera_to_dict(c) for c in list_cameras(session, principal.site_ids)]
+
+
+@router.post("/cameras", response_model=CameraOut, status_code=status.HTTP_201_CREATED)
+def post_camera(body: CameraCreate, session: DbSession, principal: Admin, request: Request) -> dict:
+    try:
+        camera = add_camera(session, body.id, body.site, body.gate, body.timezone, body.zones, body.clock_offset_s)
+    except UnknownSite as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except CatalogueError as exc:
+        code = status.HTTP_409_CONFLICT if "exists already" in str(exc) else status.HTTP_422_UNPROCESSABLE_CONTENT
+        raise HTTPException(code, str(exc)) from exc
+    record(session, user_name=principal.name, action="camera.add", obj=f"camera:{camera.id}",
+           detail=camera_to_dict(camera), remote_addr=client_addr(request))
+    session.commit()
+    return camera_to_dict(camera)
