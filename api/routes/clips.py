@@ -1,5 +1,105 @@
-"""HTTP routes: clips."""
+"""HTTP routes: clips of an event or of a camera's time window, cut once, served with range requests."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import Session
+
+from api import audit
+from api.auth import Principal
+from api.deps import DbSession, client_addr, reachable_camera, require_role
+from api.routes.events import event_or_error
+from api.schemas.events import NoFootageOut, local_iso
+from detection.search import SearchError, parse_time
+from footage.clips import BadClipWindow, Clip, ClipError, NoFootage, cached_clip, sources_for
+from footage.settings import get_settings
+
+router = APIRouter(tags=["clips"])
+
+MAX_CLIP_S = 2 * 3600
+MP4 = {200: {"content": {"video/mp4": {}}, "description": "The clip (206 for a Range request)."},
+       404: {"model": NoFootageOut, "description": "No footage in the window; spans lists what exists."}}
+
+
+def _no_footage(exc: NoFootage, timezone: str) -> JSONResponse:
+    spans = [{"start": local_iso(a, timezone), "end": local_iso(b, timezone)} for a, b in exc.spans[:50]]
+    return JSONResponse({"detail": str(exc), "spans": spans}, status_code=status.HTTP_404_NOT_FOUND)
+
+
+def _cut(session: Session, camera_id: str, start: datetime, end: datetime, exact: bool) -> Clip:
+    if (end - start).total_seconds() > MAX_CLIP_S:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            f"a clip is at most {MAX_CLIP_S // 3600} hours long; ask for a shorter window")
+    try:
+        sources = sources_for(session, camera_id, start, end)
+        return cached_clip(get_settings().clips_dir, sources, start, end, exact=exact)
+    except BadClipWindow as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    except ClipError as exc:
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc)) from exc
+
+
+def _serve(request: Request, session: Session, principal: Principal, clip: Clip, obj: str, timezone: str,
+           download: bool, detail: dict[str, object]) -> FileResponse:
+    # A browser fetches a playing video in many ranges; the first request (whole file or from byte 0) is the view.
+    range_header = request.headers.get("range", "")
+    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
+        audit.record(session, user_name=principal.name, action="clip_download" if download else "clip_view",
+                     obj=obj, detail={**detail, "clip_start": clip.start.isoformat(), "clip_end": clip.end.isoformat(),
+                                      "sha256": clip.sha256}, remote_addr=client_addr(request))
+        session.commit()
+    name = f"{obj.replace(':', '-')}_{clip.start.strftime('%Y%m%dT%H%M%SZ')}.mp4"
+    headers = {
+        "X-Clip-Start": local_iso(clip.start, timezone),
+        "X-Clip-End": local_iso(clip.end, timezone),
+        "X-Clip-SHA256": clip.sha256,
+        "Cache-Control": "private, max-age=3600",
+    }
+    return FileResponse(clip.path, media_type="video/mp4", headers=headers, filename=name,
+                        content_disposition_type="attachment" if download else "inline")
+
+
+@router.get("/events/{event_id}/clip.mp4", response_class=FileResponse, responses=MP4,  # type: ignore[arg-type]
+            summary="The clip of an event, with pre- and post-roll")
+def event_clip(event_id: int, request: Request, session: DbSession,
+               principal: Principal = Depends(require_role("admin", "officer")),
+               pre: float = Query(5.0, ge=0, le=600, description="Seconds before the event."),
+               post: float = Query(5.0, ge=0, le=600, description="Seconds after the event."),
+               exact: bool = Query(False, description="Frame-exact re-encode instead of keyframe-aligned copy."),
+               download: bool = Query(False, description="Serve as an attachment (a download) instead of inline.")):
+    event, camera = event_or_error(session, principal, event_id)
+    start, end = event.start - timedelta(seconds=pre), event.end + timedelta(seconds=post)
+    try:
+        clip = _cut(session, camera.id, start, end, exact)
+    except NoFootage as exc:
+        return _no_footage(exc, camera.timezone)
+    return _serve(request, session, principal, clip, f"event:{event_id}", camera.timezone, download,
+                  {"camera": camera.id, "pre": pre, "post": post, "exact": exact})
+
+
+@router.get("/cameras/{camera_id}/clip.mp4", response_class=FileResponse, responses=MP4,  # type: ignore[arg-type]
+            summary="A clip of a camera's time window")
+def camera_clip(camera_id: str, request: Request, session: DbSession,
+                principal: Principal = Depends(require_role("admin", "officer")),
+                from_: str = Query(..., alias="from", description="Start, ISO 8601 (naive: camera's zone)."),
+                to: str = Query(..., description="End, ISO 8601 (naive: camera's zone)."),
+                exact: bool = Query(False, description="Frame-exact re-encode instead of keyframe-aligned copy."),
+                download: bool = Query(False, description="Serve as an attachment (a download) instead of inline.")):
+    camera = reachable_camera(session, principal, camera_id)
+    try:
+        start = parse_time(from_, camera.timezone, "from")
+        end = parse_time(to, camera.timezone, "to")
+    except SearchError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    if end <= start:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            f"the window ends ({to}) before it starts ({from_}); give a 'to' later than 'from'")
+    try:
+        clip = _cut(session, camera.id, start, end, exact)
+    except NoFootage as exc:
+        return _no_footage(exc, camera.timezone)
+    return _serve(request, session, principal, clip, f"camera:{camera.id}", camera.timezone, download,
+                  {"from": start.isoformat(), "to": end.isoformat(), "exact": exact})

@@ -1,5 +1,112 @@
-"""HTTP routes: events."""
+"""HTTP routes: event search, the timeline summary, one event and its thumbnail (admin and officer)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from sqlalchemy.orm import Session
+
+from api import audit
+from api.auth import Principal
+from api.deps import FORBIDDEN, DbSession, client_addr, require_role
+from api.schemas.events import EventDetail, EventOut, EventPage, SearchParams, SummaryOut, search_params
+from detection.models import EventThumbnail
+from detection.search import (
+    EventQuery,
+    SearchError,
+    SearchForbidden,
+    find_event,
+    make_query,
+    search_events,
+    shared_timezone,
+    summarise_events,
+)
+
+router = APIRouter(tags=["events"])
+
+Searcher = Annotated[Principal, Depends(require_role("admin", "officer"))]
+Params = Annotated[SearchParams, Depends(search_params)]
+
+
+def build_query(session: Session, principal: Principal, params: SearchParams) -> EventQuery:
+    """The service query for these parameters; bad input becomes a 422 that says what to fix."""
+    try:
+        return make_query(
+            session, sites=params.site, gates=params.gate, cameras=params.camera, start=params.from_,
+            end=params.to, time_of_day=params.time_of_day, labels=params.label, zones=params.zone,
+            min_dwell=params.min_dwell, stationary=params.stationary, colours=params.colour,
+            min_score=params.min_score, sort=params.sort, limit=params.limit, cursor=params.cursor,
+            site_ids=principal.site_ids,
+        )
+    except SearchForbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN) from exc
+    except SearchError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+
+
+def event_or_error(session: Session, principal: Principal, event_id: int):  # type: ignore[no-untyped-def]
+    """The event and its camera, or 404 (403 for askers restricted to some sites, who must learn nothing)."""
+    try:
+        return find_event(session, event_id, principal.site_ids)
+    except SearchForbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN) from exc
+    except LookupError as exc:
+        if principal.site_ids is not None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN) from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+@router.get("/events", response_model=EventPage, summary="Search events")
+def list_events(request: Request, session: DbSession, principal: Searcher, params: Params) -> EventPage:
+    """Events matching the filters, a page at a time; follow ``next_cursor`` for the rest."""
+    query = build_query(session, principal, params)
+    try:
+        page = search_events(session, query, principal.site_ids)
+    except SearchError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    audit.record(session, user_name=principal.name, action="search", obj="events",
+                 detail={**query.describe(), "results": len(page.events)}, remote_addr=client_addr(request))
+    session.commit()
+    return EventPage(events=[EventOut.of(e, page.cameras[e.camera_id]) for e in page.events],
+                     next_cursor=page.next_cursor)
+
+
+@router.get("/events/summary", response_model=SummaryOut, response_model_by_alias=True,
+            summary="Counts of events per camera per bucket")
+def events_summary(request: Request, session: DbSession, principal: Searcher, params: Params,
+                   bucket: int = Query(3600, ge=60, le=31 * 86400, description="Bucket width in seconds.")
+                   ) -> SummaryOut:
+    query = build_query(session, principal, params)
+    try:
+        summary = summarise_events(session, query, bucket, principal.site_ids)
+    except SearchError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    zone = shared_timezone([c.camera for c in summary.cameras]) or "UTC"
+    audit.record(session, user_name=principal.name, action="search_summary", obj="events",
+                 detail={**query.describe(), "bucket_s": bucket}, remote_addr=client_addr(request))
+    session.commit()
+    return SummaryOut.of(summary, zone)
+
+
+@router.get("/events/{event_id}", response_model=EventDetail, summary="One event with its track")
+def get_event(event_id: int, request: Request, session: DbSession, principal: Searcher) -> EventDetail:
+    event, camera = event_or_error(session, principal, event_id)
+    audit.record(session, user_name=principal.name, action="event_view", obj=f"event:{event_id}",
+                 detail={"camera": camera.id}, remote_addr=client_addr(request))
+    session.commit()
+    return EventDetail.of(event, camera)
+
+
+@router.get("/events/{event_id}/thumbnail.jpg", response_class=Response, summary="The event's best crop (JPEG)",
+            responses={200: {"content": {"image/jpeg": {}}}})
+def event_thumbnail(event_id: int, session: DbSession, principal: Searcher) -> Response:
+    # Not audited one by one: a results page loads fifty, and the search that listed them is recorded.
+    event_or_error(session, principal, event_id)
+    thumb = session.get(EventThumbnail, event_id)
+    if thumb is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {event_id} has no thumbnail")
+    return Response(thumb.jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+__all__ = ["build_query", "event_or_error", "router"]

@@ -1,0 +1,170 @@
+"""Request and response models of the events and clips API (search, summary, one event, clip spans)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from detection.models import Event
+from detection.search import CameraInfo, Summary
+from footage.settings import get_settings
+
+API = "/api/v1"
+
+
+def local_iso(value: datetime, timezone: str) -> str:
+    """ISO 8601 in the camera's time zone, with its offset (milliseconds only when there are any)."""
+    local = value.astimezone(ZoneInfo(timezone))
+    return local.isoformat(timespec="milliseconds" if local.microsecond else "seconds")
+
+
+class SearchParams(BaseModel):
+    """The search filters as the API and CLI take them (times as given; read in the cameras' zone if naive)."""
+
+    site: list[str] = Field(default_factory=list, description="Site name; repeat for several.")
+    gate: list[str] = Field(default_factory=list, description="Gate name (any case); repeat for several.")
+    camera: list[str] = Field(default_factory=list, description="Camera id; repeat for several.")
+    from_: str | None = Field(None, alias="from", description="Window start, ISO 8601; events overlapping match.")
+    to: str | None = Field(None, description="Window end, ISO 8601.")
+    time_of_day: str | None = Field(None, description="Daily range in each camera's zone, e.g. 22:00-06:00.")
+    label: list[str] = Field(default_factory=list,
+                             description="car, truck, bus, motorcycle, bicycle, person or vehicle; repeatable.")
+    zone: list[str] = Field(default_factory=list, description="Zone the object entered; repeatable.")
+    min_dwell: float | None = Field(None, ge=0, description="Least seconds the object stood still.")
+    stationary: bool = Field(False, description="Include stationary (parked) objects.")
+    colour: list[str] = Field(default_factory=list, description="Vehicle colour word; repeatable.")
+    min_score: float | None = Field(None, ge=0, le=1, description="Least detector confidence.")
+    sort: str = Field("time", description="time (oldest first), -time (newest first) or score.")
+    limit: int = Field(50, ge=1, le=500, description="Most events in a page.")
+    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+def search_params(
+    site: list[str] = Query([], description="Site name; repeat for several."),
+    gate: list[str] = Query([], description="Gate name (any case); repeat for several."),
+    camera: list[str] = Query([], description="Camera id; repeat for several."),
+    from_: str | None = Query(None, alias="from", description="Window start, ISO 8601 (naive: camera's zone)."),
+    to: str | None = Query(None, description="Window end, ISO 8601 (naive: camera's zone)."),
+    time_of_day: str | None = Query(None, description="Daily range in each camera's zone, e.g. 22:00-06:00."),
+    label: list[str] = Query([], description="car, truck, bus, motorcycle, bicycle, person or vehicle."),
+    zone: list[str] = Query([], description="Zone the object entered; repeatable."),
+    min_dwell: float | None = Query(None, ge=0, description="Least seconds the object stood still."),
+    stationary: bool = Query(False, description="Include stationary (parked) objects."),
+    colour: list[str] = Query([], description="Vehicle colour word; repeatable."),
+    min_score: float | None = Query(None, ge=0, le=1, description="Least detector confidence."),
+    sort: str = Query("time", pattern="^(time|-time|score)$", description="time, -time or score."),
+    limit: int = Query(50, ge=1, le=500, description="Most events in a page."),
+    cursor: str | None = Query(None, max_length=500, description="next_cursor of the previous page."),
+) -> SearchParams:
+    """FastAPI dependency: the filters from the query string (``from`` is a keyword in Python)."""
+    return SearchParams.model_validate({
+        "site": site, "gate": gate, "camera": camera, "from": from_, "to": to, "time_of_day": time_of_day,
+        "label": label, "zone": zone, "min_dwell": min_dwell, "stationary": stationary, "colour": colour,
+        "min_score": min_score, "sort": sort, "limit": limit, "cursor": cursor,
+    })
+
+
+class EventOut(BaseModel):
+    """One event as search results show it; times carry the camera's offset."""
+
+    id: int
+    camera: str
+    site: str
+    gate: str
+    label: str
+    start: str
+    end: str
+    score: float
+    zones: list[str]
+    dwell_s: float
+    dwell_zone: str | None
+    stationary: bool
+    colour: str | None
+    thumbnail_url: str
+    clip_url: str
+    segment_id: int
+
+    @classmethod
+    def of(cls, event: Event, camera: CameraInfo) -> EventOut:
+        return cls(**event_fields(event, camera))
+
+
+def event_fields(event: Event, camera: CameraInfo) -> dict[str, object]:
+    base = get_settings().base_url.rstrip("/")
+    return {
+        "id": event.id, "camera": camera.id, "site": camera.site, "gate": camera.gate, "label": event.label,
+        "start": local_iso(event.start, camera.timezone), "end": local_iso(event.end, camera.timezone),
+        "score": round(event.score, 4), "zones": list(event.zones or []), "dwell_s": round(event.dwell_s, 2),
+        "dwell_zone": event.dwell_zone, "stationary": event.stationary, "colour": event.colour,
+        "thumbnail_url": f"{base}{API}/events/{event.id}/thumbnail.jpg",
+        "clip_url": f"{base}{API}/events/{event.id}/clip.mp4", "segment_id": event.segment_id,
+    }
+
+
+class EventDetail(EventOut):
+    """One event with its sampled track: [[t_s, x1, y1, x2, y2], ...] (0..1 coordinates)."""
+
+    track: list[list[float]]
+
+    @classmethod
+    def of(cls, event: Event, camera: CameraInfo) -> EventDetail:
+        return cls(**event_fields(event, camera), track=list(event.track or []))
+
+
+class EventPage(BaseModel):
+    """A page of search results."""
+
+    events: list[EventOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last page.")
+
+
+class BucketOut(BaseModel):
+    start: str
+    count: int
+
+
+class CameraCountsOut(BaseModel):
+    camera: str
+    site: str
+    gate: str
+    counts: list[BucketOut] = Field(description="Buckets with at least one event, oldest first.")
+
+
+class SummaryOut(BaseModel):
+    """Counts per camera per bucket over the window (by the bucket each event starts in)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    bucket_s: int
+    from_: str = Field(alias="from")
+    to: str
+    cameras: list[CameraCountsOut]
+
+    @classmethod
+    def of(cls, summary: Summary, timezone: str) -> SummaryOut:
+        return cls.model_validate({
+            "bucket_s": summary.bucket_s, "from": local_iso(summary.start, timezone),
+            "to": local_iso(summary.end, timezone),
+            "cameras": [
+                {"camera": c.camera.id, "site": c.camera.site, "gate": c.camera.gate,
+                 "counts": [{"start": local_iso(b.start, c.camera.timezone), "count": b.count} for b in c.counts]}
+                for c in summary.cameras
+            ],
+        })
+
+
+class SpanOut(BaseModel):
+    start: str
+    end: str
+
+
+class NoFootageOut(BaseModel):
+    """A clip window with no stored footage: what to ask for instead."""
+
+    detail: str
+    spans: list[SpanOut]
