@@ -428,6 +428,8 @@ def _conditions(session: Session, query: EventQuery, cameras: list[CameraInfo],
             windows = or_(*(_overlap(a, b, span) for a, b in intervals))
             parts.append(windows if len(by_zone) == 1 else and_(Event.camera_id.in_(ids), windows))
         conditions.append(or_(*parts) if parts else false())
+        # The whole window as well: SQLite cannot range-scan an OR of ranges, but it can scan this one.
+        conditions.append(_overlap(query.start, query.end, span))
     else:
         if query.start is not None and query.end is not None:
             conditions.append(_overlap(query.start, query.end, span))

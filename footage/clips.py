@@ -32,6 +32,7 @@ from footage.settings import get_settings
 
 # Bumped whenever the cutting changes, so cached clips of an older cut are not served.
 CUT_VERSION = 1
+START_COMMENT = "gatewatch clip; first frame at "
 
 
 @dataclass
@@ -254,11 +255,7 @@ def cut_clip(sources: list[ClipSource], start: datetime, end: datetime, out: Pat
         part = Path(tmp) / "clip.mp4"
         source = ffmpeg.input(str(list_path), f="concat", safe=0)
         streams = [source["v:0"]] + ([source["a:0"]] if audio else [])
-        options: dict[str, object] = {
-            "movflags": "+faststart",
-            "metadata": f"creation_time={real_start.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}",
-            "map_metadata": -1,
-        }
+        options: dict[str, object] = {"movflags": "+faststart", "map_metadata": -1}
         if exact:
             skip = max(0.0, (start - real_start).total_seconds())
             length = (end - start).total_seconds()
@@ -276,13 +273,17 @@ def cut_clip(sources: list[ClipSource], start: datetime, end: datetime, out: Pat
                 streams.append(source["a:0"].filter("atrim", start=skip, duration=length)
                                .filter("asetpts", "PTS-STARTPTS"))
             options.update({"c:v": "libx264", "preset": "veryfast", "crf": 18, "pix_fmt": "yuv420p"})
-            options["metadata"] = f"creation_time={real_start.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
             if audio:
                 options["c:a"] = "aac"
         else:
             options.update({"c": "copy", "avoid_negative_ts": "make_zero"})
+        # MP4 keeps creation_time in whole seconds; the comment carries the first frame's time to the microsecond.
+        stamp = real_start.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        options["metadata"] = f"creation_time={stamp}"
+        options["metadata:g"] = f"comment={START_COMMENT}{stamp}"  # a second -metadata (same target: global)
+        output = ffmpeg.output(*streams, str(part), **options)
         try:
-            ffmpeg.output(*streams, str(part), **options).run(
+            output.run(
                 cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True, overwrite_output=True
             )
         except ffmpeg.Error as exc:
