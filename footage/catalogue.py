@@ -54,6 +54,10 @@ class UnknownCamera(CatalogueError):
     pass
 
 
+class AlreadyExists(CatalogueError):
+    pass
+
+
 class ImportStatus:
     IMPORTED = "imported"
     DUPLICATE = "duplicate"
@@ -142,7 +146,7 @@ def add_site(session: Session, name: str) -> Site:
     if not name or len(name) > 200:
         raise CatalogueError("a site needs a name of 1 to 200 characters")
     if session.scalar(select(Site).where(Site.name == name)) is not None:
-        raise CatalogueError(f"a site named {name!r} exists already")
+        raise AlreadyExists(f"a site named {name!r} exists already")
     site = Site(name=name)
     session.add(site)
     session.flush()
@@ -213,7 +217,7 @@ def add_camera(session: Session, camera_id: str, site_name: str, gate: str, time
             f"camera id {camera_id!r} must be 1-100 letters, digits, '.', '-' or '_' (it appears in URLs)"
         )
     if session.get(Camera, camera_id) is not None:
-        raise CatalogueError(f"a camera with id {camera_id!r} exists already")
+        raise AlreadyExists(f"a camera with id {camera_id!r} exists already")
     gate = (gate or "").strip()
     if not gate or len(gate) > 200:
         raise CatalogueError("a camera needs a gate name of 1 to 200 characters, e.g. --gate 'North gate'")

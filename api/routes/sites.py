@@ -11,8 +11,8 @@ from api.auth import Principal
 from api.deps import CurrentPrincipal, DbSession, client_addr, require_role
 from api.schemas.footage import CameraCreate, CameraOut, SiteCreate, SiteOut
 from footage.catalogue import (
+    AlreadyExists,
     CatalogueError,
-    UnknownSite,
     add_camera,
     add_site,
     camera_to_dict,
@@ -23,6 +23,10 @@ from footage.catalogue import (
 router = APIRouter(tags=["sites and cameras"])
 
 Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+def _conflict_or_invalid(exc: CatalogueError) -> int:
+    return status.HTTP_409_CONFLICT if isinstance(exc, AlreadyExists) else status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
 @router.get("/sites", response_model=list[SiteOut])
@@ -37,7 +41,7 @@ def post_site(body: SiteCreate, session: DbSession, principal: Admin, request: R
     try:
         site = add_site(session, body.name)
     except CatalogueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise HTTPException(_conflict_or_invalid(exc), str(exc)) from exc
     record(session, user_name=principal.name, action="site.add", obj=f"site:{site.name}",
            remote_addr=client_addr(request))
     session.commit()
@@ -54,11 +58,8 @@ def get_cameras(session: DbSession, principal: CurrentPrincipal) -> list[dict]:
 def post_camera(body: CameraCreate, session: DbSession, principal: Admin, request: Request) -> dict:
     try:
         camera = add_camera(session, body.id, body.site, body.gate, body.timezone, body.zones, body.clock_offset_s)
-    except UnknownSite as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except CatalogueError as exc:
-        code = status.HTTP_409_CONFLICT if "exists already" in str(exc) else status.HTTP_422_UNPROCESSABLE_CONTENT
-        raise HTTPException(code, str(exc)) from exc
+        raise HTTPException(_conflict_or_invalid(exc), str(exc)) from exc
     record(session, user_name=principal.name, action="camera.add", obj=f"camera:{camera.id}",
            detail=camera_to_dict(camera), remote_addr=client_addr(request))
     session.commit()
