@@ -1,0 +1,217 @@
+"""The cheap pass: find the active spans of a segment without decoding its quiet hours.
+
+Two signals are read for almost nothing and joined:
+- packet sizes (demux only): an encoder spends more bits on a P-frame when something moves, so frames
+  well above the rolling median of their neighbours' sizes mark candidate stretches at full time resolution;
+- keyframes (decoded alone, ``skip_frame=NONKEY``): two consecutive keyframes that differ inside the zones
+  mark the stretch between them, which catches what a constant-bit-rate encoder hides from packet sizes.
+Candidates are then decoded (small grey pictures) and kept only where motion is measured inside the
+camera's zones (or the whole frame). Files without inter frames (rawvideo, MJPEG) have no packet signal:
+they are decoded at the motion rate throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from detection.decode import PacketTrace, Span, _grey_small, _open, iter_frames, rotate
+from detection.motion import MotionDetector, MotionSettings
+from detection.zones import Polygon
+
+
+@dataclass(frozen=True)
+class ActivitySettings:
+    """Knobs of the cheap pass; defaults measured on the shared clips and bench footage (bench/RESULTS.md)."""
+
+    baseline_window_s: float = 30.0
+    """Length of the rolling window whose median P-frame size is the quiet baseline."""
+    spike_mads: float = 4.0
+    """A frame is a candidate when its size exceeds the baseline by this many median absolute deviations..."""
+    spike_min_ratio: float = 0.25
+    """...and by at least this fraction of the baseline."""
+    candidate_pad_s: float = 1.5
+    """Seconds added on both sides of a packet candidate before motion is measured."""
+    motion_fps: float = 6.0
+    """Grey pictures a second measured for motion inside candidates."""
+    motion_gap_s: float = 2.0
+    """Moving moments closer than this are one active span."""
+    active_pre_s: float = 1.0
+    """Seconds of detection before the first moving moment of a span."""
+    active_post_s: float = 1.5
+    """Seconds of detection after the last moving moment of a span."""
+    motion: MotionSettings = field(default_factory=MotionSettings)
+    """How motion is measured."""
+
+
+@dataclass
+class Activity:
+    """What the cheap pass found, with the work it did."""
+
+    spans: list[Span]
+    """Active spans: where the detector must run."""
+    candidates: list[Span]
+    """Stretches the packet and keyframe signals pointed at (decoded to measure motion)."""
+    packet_signal: bool
+    """Whether packet sizes were usable (the file has inter frames)."""
+    keyframes_decoded: int = 0
+    """Keyframes decoded for the keyframe signal."""
+    frames_measured: int = 0
+    """Grey pictures measured for motion."""
+
+
+def merge_spans(spans: list[Span], gap_s: float = 0.0) -> list[Span]:
+    """Sort spans and join those that overlap or lie within ``gap_s`` of each other."""
+    merged: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start_s, s.end_s)):
+        if merged and span.start_s <= merged[-1].end_s + gap_s:
+            last = merged[-1]
+            merged[-1] = Span(last.start_s, max(last.end_s, span.end_s))
+        else:
+            merged.append(span)
+    return merged
+
+
+def pad_spans(spans: list[Span], before_s: float, after_s: float, duration_s: float) -> list[Span]:
+    """Widen each span, clipped to the segment, and merge what then overlaps."""
+    return merge_spans(
+        [Span(max(0.0, s.start_s - before_s), min(duration_s, s.end_s + after_s)) for s in spans]
+    )
+
+
+def _rolling_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Median of each value's centred window, computed on blocks so an hour of frames costs milliseconds."""
+    if len(values) == 0:
+        return values.astype(np.float64)
+    block = max(1, window // 8)
+    n_blocks = -(-len(values) // block)
+    padded = np.concatenate([values, np.full(n_blocks * block - len(values), np.nan)])
+    block_medians = np.nanmedian(padded.reshape(n_blocks, block), axis=1)
+    half = max(1, window // block // 2)
+    smoothed = np.array(
+        [np.median(block_medians[max(0, i - half) : i + half + 1]) for i in range(n_blocks)], dtype=np.float64
+    )
+    return np.repeat(smoothed, block)[: len(values)]
+
+
+def packet_candidates(trace: PacketTrace, settings: ActivitySettings) -> list[Span] | None:
+    """Stretches whose P-frames are unusually large; None when the file has too few inter frames to tell."""
+    inter = ~trace.keyframe
+    if inter.sum() < 10 or inter.mean() < 0.5:
+        return None
+    times = trace.times[inter]
+    sizes = trace.sizes[inter].astype(np.float64)
+    fps = max(1.0, len(times) / max(trace.duration_s, 1e-3))
+    window = max(9, int(settings.baseline_window_s * fps))
+    baseline = _rolling_median(sizes, window)
+    deviation = _rolling_median(np.abs(sizes - baseline), window)
+    threshold = baseline + np.maximum(settings.spike_mads * deviation, settings.spike_min_ratio * baseline)
+    hot = times[sizes > threshold]
+    spans = [Span(float(t), float(t)) for t in hot]
+    return pad_spans(merge_spans(spans, gap_s=1.0), settings.candidate_pad_s, settings.candidate_pad_s,
+                     trace.duration_s)
+
+
+def keyframe_candidates(
+    path: Path, trace: PacketTrace, zones: dict[str, Polygon], rotation: int, settings: ActivitySettings
+) -> tuple[list[Span], int]:
+    """Stretches between consecutive keyframes that differ inside the zones; also the keyframes decoded."""
+    detector = MotionDetector(zones, MotionSettings(**{**settings.motion.__dict__, "lag": 1}))
+    spans: list[Span] = []
+    previous_t: float | None = None
+    decoded = 0
+    time_base = None
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONKEY"
+        time_base = float(stream.time_base)
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                t = frame.pts * time_base - trace.origin_s
+                decoded += 1
+                grey = rotate(_grey_small(frame, settings.motion.width), rotation)
+                if detector.moving(grey) and previous_t is not None:
+                    spans.append(Span(previous_t, t))
+                previous_t = t
+        except av.FFmpegError:
+            pass  # a damaged tail: the packet signal and the later decode still cover it
+    return pad_spans(spans, settings.candidate_pad_s, settings.candidate_pad_s, trace.duration_s), decoded
+
+
+def measure_motion(
+    path: Path,
+    candidates: list[Span],
+    trace: PacketTrace,
+    zones: dict[str, Polygon],
+    rotation: int,
+    settings: ActivitySettings,
+) -> tuple[list[Span], int]:
+    """Decode the candidates as small grey pictures and keep the padded stretches with motion in them.
+
+    Motion that runs into a candidate's edge is followed: the next (or previous) stretch is decoded too,
+    so a signal that caught only part of a pass still yields the whole of it.
+    """
+    detector = MotionDetector(zones, settings.motion)
+    step = 1.0 / settings.motion_fps
+    follow = max(2.0, settings.motion_gap_s)
+    moments: list[Span] = []
+    measured = 0
+    done: list[Span] = []
+    todo = merge_spans(candidates)
+    while todo:
+        span = todo.pop(0)
+        detector.reset()
+        moving_times: list[float] = []
+        for _, t, grey in iter_frames(
+            path, [span], every_s=step, rotation=rotation, grey_width=settings.motion.width,
+            origin_s=trace.origin_s,
+        ):
+            measured += 1
+            if detector.moving(grey):
+                moving_times.append(t)
+                # The change is measured against a picture `lag` samples back: the motion began there.
+                moments.append(Span(max(span.start_s, t - detector.settings.lag * step), t))
+        done = merge_spans([*done, span])
+        extra: list[Span] = []
+        if moving_times and moving_times[-1] >= span.end_s - settings.motion_gap_s and span.end_s < trace.duration_s:
+            extra.append(Span(span.end_s, min(trace.duration_s, span.end_s + follow)))
+        lead = span.start_s + (detector.settings.lag + 1) * step + settings.motion_gap_s
+        if moving_times and moving_times[0] <= lead and span.start_s > 0:
+            extra.append(Span(max(0.0, span.start_s - follow), span.start_s))
+        for new in extra:
+            if not any(d.start_s <= new.start_s and new.end_s <= d.end_s for d in done):
+                todo = merge_spans([*todo, new])
+    active = merge_spans(moments, gap_s=settings.motion_gap_s)
+    return pad_spans(active, settings.active_pre_s, settings.active_post_s, trace.duration_s), measured
+
+
+def find_activity(
+    path: Path,
+    trace: PacketTrace,
+    zones: dict[str, Polygon],
+    rotation: int = 0,
+    settings: ActivitySettings | None = None,
+) -> Activity:
+    """Run the cheap pass over one segment."""
+    settings = settings or ActivitySettings()
+    from_packets = packet_candidates(trace, settings)
+    if from_packets is None or trace.duration_s < 2 * settings.baseline_window_s:
+        # No inter frames, or too short a file to learn what a quiet frame costs: measure motion throughout.
+        candidates = [Span(0.0, trace.duration_s)]
+        keyframes = 0
+    else:
+        from_keyframes, keyframes = keyframe_candidates(path, trace, zones, rotation, settings)
+        candidates = merge_spans(from_packets + from_keyframes)
+    spans, measured = measure_motion(path, candidates, trace, zones, rotation, settings)
+    return Activity(
+        spans=spans,
+        candidates=candidates,
+        packet_signal=from_packets is not None,
+        keyframes_decoded=keyframes,
+        frames_measured=measured,
+    )

@@ -1,0 +1,57 @@
+"""The dominant colour of a vehicle as a word, from the middle of its best crop (HSV, no model)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+COLOURS = ("white", "black", "grey", "red", "orange", "yellow", "green", "blue", "brown", "purple")
+
+_HUES = (  # OpenCV hue runs 0..179
+    (0, 9, "red"),
+    (10, 21, "orange"),
+    (22, 34, "yellow"),
+    (35, 84, "green"),
+    (85, 129, "blue"),
+    (130, 154, "purple"),
+    (155, 179, "red"),
+)
+CHROMATIC_SHARE = 0.3
+"""Share of saturated pixels above which the body is taken to be coloured rather than white, grey or black."""
+
+
+def _hue_word(hue: float) -> str:
+    for low, high, word in _HUES:
+        if low <= hue <= high:
+            return word
+    return "red"
+
+
+def dominant_colour(crop_bgr: np.ndarray) -> str | None:
+    """white, black, grey, red, orange, yellow, green, blue, brown or purple; None for an empty crop.
+
+    The central half of the box is read (the body or roof, not the road around it); saturated pixels vote by
+    hue when they are a fair share of it, otherwise brightness decides between white, grey and black.
+    """
+    if crop_bgr is None or crop_bgr.size == 0 or min(crop_bgr.shape[:2]) < 4:
+        return None
+    height, width = crop_bgr.shape[:2]
+    centre = crop_bgr[height // 4 : height - height // 4, width // 4 : width - width // 4]
+    hsv = cv2.cvtColor(centre, cv2.COLOR_BGR2HSV).reshape(-1, 3).astype(np.float32)
+    hue, sat, val = hsv[:, 0], hsv[:, 1], hsv[:, 2]
+    chromatic = (sat > 90) & (val > 50)
+    if chromatic.mean() >= CHROMATIC_SHARE:
+        hues = hue[chromatic]
+        votes: dict[str, int] = {}
+        for word in (_hue_word(h) for h in np.round(hues[:: max(1, len(hues) // 2000)])):
+            votes[word] = votes.get(word, 0) + 1
+        word = max(sorted(votes), key=votes.__getitem__)
+        if word in {"orange", "red"} and float(np.median(val[chromatic])) < 110:
+            return "brown" if word == "orange" else "red"
+        return word
+    brightness = float(np.median(val))
+    if brightness >= 165:
+        return "white"
+    if brightness <= 60:
+        return "black"
+    return "grey"

@@ -1,0 +1,242 @@
+"""Reading video for the index: the packet trace (sizes and keyframes, no decoding) and frames of chosen spans.
+
+Times are seconds from the segment's first frame, taken from each frame's own timestamp (never frame index
+divided by fps), so variable-frame-rate files come out right. Frames are turned to the viewer's orientation
+(``rotation`` degrees clockwise) before anyone measures zones on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+ROTATIONS = {0: None, 90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+class DecodeError(RuntimeError):
+    """The file cannot be read as video."""
+
+
+@dataclass
+class PacketTrace:
+    """What demuxing (without decoding) tells about every frame of the video stream, in presentation order."""
+
+    times: np.ndarray
+    """(N,) float64 seconds from the first frame."""
+    sizes: np.ndarray
+    """(N,) int64 compressed size of each frame in bytes: the bits the encoder spent on it."""
+    keyframe: np.ndarray
+    """(N,) bool: the frame is a keyframe (decodable on its own)."""
+    origin_s: float
+    """Presentation time of the first frame in the stream's own clock, in seconds."""
+    duration_s: float
+    """From the first frame to the end of the last one, in seconds."""
+    width: int
+    """Coded frame width in pixels (before rotation)."""
+    height: int
+    """Coded frame height in pixels (before rotation)."""
+    codec: str
+    """Decoder name, e.g. h264, mpeg4, rawvideo."""
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"{path.name} cannot be opened as video ({exc}); check that the file is complete.") from exc
+    if not container.streams.video:
+        container.close()
+        raise DecodeError(f"{path.name} has no video stream; import a video file.")
+    return container
+
+
+def read_packets(path: Path) -> PacketTrace:
+    """Demux the video stream without decoding it: per-frame times, sizes and keyframe flags."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        time_base = float(stream.time_base)
+        rows: list[tuple[int, int, bool, int]] = []
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 or packet.pts is None:
+                    continue
+                rows.append((packet.pts, packet.size, bool(packet.is_keyframe), packet.duration or 0))
+        except av.FFmpegError:
+            pass  # a truncated tail: keep what was read, the decoder will stop at the same place
+        width, height = stream.codec_context.width, stream.codec_context.height
+        codec = stream.codec_context.name
+        rate = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
+    if not rows:
+        raise DecodeError(f"{path.name} holds no video frames; check that the file is complete.")
+    rows.sort(key=lambda row: row[0])
+    pts = np.array([row[0] for row in rows], dtype=np.int64)
+    origin = int(pts[0])
+    times = (pts - origin) * time_base
+    last_duration = rows[-1][3] * time_base or 1.0 / rate
+    return PacketTrace(
+        times=times.astype(np.float64),
+        sizes=np.array([row[1] for row in rows], dtype=np.int64),
+        keyframe=np.array([row[2] for row in rows], dtype=bool),
+        origin_s=origin * time_base,
+        duration_s=float(times[-1] + last_duration),
+        width=width,
+        height=height,
+        codec=codec,
+    )
+
+
+def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Turn a decoded picture ``rotation`` degrees clockwise (0, 90, 180, 270) into the viewer's orientation."""
+    code = ROTATIONS.get(rotation % 360)
+    return image if code is None else cv2.rotate(image, code)
+
+
+def _grey_small(frame: av.VideoFrame, width: int) -> np.ndarray:
+    """A small grey picture from the luma plane: cheaper than a full colour conversion."""
+    if frame.format.name in {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray"}:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    else:
+        luma = frame.to_ndarray(format="gray")
+    height = max(1, round(luma.shape[0] * width / luma.shape[1]))
+    return cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the segment, in seconds from its first frame."""
+
+    start_s: float
+    """Start of the stretch."""
+    end_s: float
+    """End of the stretch (inclusive)."""
+
+    @property
+    def length_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def _packet_time(packet: av.Packet, time_base: float, origin_s: float) -> float | None:
+    return None if packet.pts is None else packet.pts * time_base - origin_s
+
+
+def iter_frames(
+    path: Path,
+    spans: list[Span],
+    *,
+    every_s: float = 0.0,
+    rotation: int = 0,
+    grey_width: int | None = None,
+    origin_s: float = 0.0,
+) -> Iterator[tuple[Span, float, np.ndarray]]:
+    """Decode the given spans (in time order); yield (span, time, picture) about every ``every_s`` s (0: all).
+
+    Pictures are BGR at full size, or grey ``grey_width`` pixels wide; both turned by ``rotation``. Each span
+    is reached by seeking to the keyframe before it, so quiet stretches between spans are never decoded. Files
+    the demuxer cannot seek in (some MP4s without an index) are read forward, and packets before the keyframe
+    that precedes a span are skipped undecoded.
+    """
+    container = _open(path)
+    keyframes: np.ndarray | None = None
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        time_base = float(stream.time_base)
+        seekable = True
+        packets: Iterator[av.Packet] | None = None
+        pending: list[av.VideoFrame] = []  # frames decoded past the previous span's end
+        position = -np.inf  # time of the last packet read
+        for span in spans:
+            if packets is None or span.start_s < position or span.start_s - position > 2.0:
+                if seekable:
+                    try:
+                        container.seek(int((span.start_s + origin_s) / time_base), stream=stream, backward=True)
+                        stream.codec_context.flush_buffers()
+                        packets = container.demux(stream)
+                        pending = []
+                    except av.FFmpegError:
+                        seekable = False
+                if not seekable:
+                    if keyframes is None:
+                        trace = read_packets(path)
+                        keyframes = trace.times[trace.keyframe]
+                    if packets is None or span.start_s < position:
+                        container.close()
+                        container = _open(path)
+                        stream = container.streams.video[0]
+                        stream.thread_type = "AUTO"
+                        packets = container.demux(stream)
+                        pending = []
+                        position = -np.inf
+                    before = keyframes[keyframes <= span.start_s + 1e-6]
+                    resume_at = float(before[-1]) if len(before) else 0.0
+                    if resume_at > position:
+                        for packet in packets:
+                            t = _packet_time(packet, time_base, origin_s)
+                            if t is not None:
+                                position = t
+                            if packet.is_keyframe and t is not None and t >= resume_at - 1e-6:
+                                break
+                        else:
+                            return
+                        packets = _chain_one(packet, packets)
+                        stream.codec_context.flush_buffers()
+                        pending = []
+            yield from _decode_span(packets, pending, stream, span, every_s, rotation, grey_width, origin_s)
+            position = max(position, span.end_s)
+    except av.FFmpegError as exc:
+        if not isinstance(exc, av.error.InvalidDataError | av.error.EOFError):
+            raise DecodeError(f"{path.name} could not be decoded ({exc}); the file may be corrupt.") from exc
+    finally:
+        container.close()
+
+
+def _chain_one(first: av.Packet, rest: Iterator[av.Packet]) -> Iterator[av.Packet]:
+    yield first
+    yield from rest
+
+
+def _frames(packets: Iterator[av.Packet], pending: list[av.VideoFrame],
+            stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
+    while pending:
+        yield pending.pop(0)
+    for packet in packets:
+        try:
+            yield from packet.decode()
+        except av.error.InvalidDataError:
+            continue  # a damaged packet: the next keyframe recovers
+    # The end of the file: drain the decoder's delayed frames.
+    yield from stream.codec_context.decode(None)
+
+
+def _decode_span(
+    packets: Iterator[av.Packet],
+    pending: list[av.VideoFrame],
+    stream: av.video.stream.VideoStream,
+    span: Span,
+    every_s: float,
+    rotation: int,
+    grey_width: int | None,
+    origin_s: float,
+) -> Iterator[tuple[Span, float, np.ndarray]]:
+    """Decode until the span's end; frames before its start are decoded (needed) but not yielded, and the
+    first frame past its end is kept in ``pending`` for the next span."""
+    time_base = float(stream.time_base)
+    next_t = span.start_s
+    for frame in _frames(packets, pending, stream):
+        if frame.pts is None:
+            continue
+        t = frame.pts * time_base - origin_s
+        if t > span.end_s + 1e-6:
+            pending.append(frame)
+            return
+        if t < span.start_s - 1e-6 or t + 1e-6 < next_t:
+            continue
+        next_t = t + every_s if every_s > 0 else t
+        picture = _grey_small(frame, grey_width) if grey_width else frame.to_ndarray(format="bgr24")
+        yield span, float(t), rotate(picture, rotation)

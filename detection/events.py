@@ -1,0 +1,182 @@
+"""Tracks into events: one event per tracked object, with label, times, zones, dwell, stationarity and looks.
+
+Tracks broken by the index's gaps are joined first: a vehicle that stopped (motion ended, so detection
+paused) and later drove off is seen as two tracks standing in the same place; a parked car is seen once
+per active span. Both become one event, so a stop at the barrier keeps its whole dwell and a parked car is
+reported once per segment, flagged stationary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import cv2
+import numpy as np
+
+from detection.colour import dominant_colour
+from detection.detector import COCO_LABELS, VEHICLE_LABELS
+from detection.records import EventRecord
+from detection.tracking import TRACK_MEMORY_S, Observation, Track
+from detection.zones import Polygon, ground_point, zones_at
+
+MIN_OBSERVATIONS = 2
+"""Tracks seen fewer times than this are noise."""
+MIN_BEST_SCORE = 0.35
+"""Tracks whose best score stays below this are noise."""
+STILL_FRACTION = 0.2
+"""An object stands still while its centre stays within this fraction of its size of where it stopped."""
+STATIONARY_FRACTION = 0.3
+"""An object is stationary when its centre never strays further than this fraction of its size."""
+JOIN_IOU = 0.5
+"""Two tracks of one object overlap at least this much where one ends and the other begins."""
+THUMBNAIL_MAX_PX = 320
+TRACK_SAMPLES = 60
+"""Boxes kept in an event's track summary."""
+
+
+def _group(label: str) -> str:
+    return "vehicle" if label in VEHICLE_LABELS and label != "bicycle" else label
+
+
+def _label(observations: list[Observation]) -> str:
+    votes: Counter[str] = Counter()
+    for obs in observations:
+        votes[COCO_LABELS.get(obs.cls, "car")] += obs.score
+    return max(sorted(votes), key=votes.__getitem__)
+
+
+def _centre(box: tuple[float, float, float, float]) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def _size(observations: list[Observation]) -> float:
+    return float(np.median([math.sqrt(max(o.box[2] - o.box[0], 1e-4) * max(o.box[3] - o.box[1], 1e-4))
+                            for o in observations]))
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _still(observations: list[Observation]) -> bool:
+    """Whether these sightings (at least two) stand in one place."""
+    if len(observations) < 2:
+        return False
+    radius = STILL_FRACTION * _size(observations)
+    x0, y0 = _centre(observations[0].box)
+    return all(math.dist((x0, y0), _centre(o.box)) <= radius for o in observations)
+
+
+def join_tracks(tracks: list[Track]) -> list[Track]:
+    """Join tracks of one object split by a gap in tracking (see the module docstring); keeps time order."""
+    joined: list[Track] = []
+    for track in sorted(tracks, key=lambda t: (t.observations[0].t, t.track_id)):
+        first = track.observations[0]
+        group = _group(_label(track.observations))
+        best: tuple[float, Track] | None = None
+        for earlier in joined:
+            last = earlier.observations[-1]
+            if last.t >= first.t or _group(_label(earlier.observations)) != group:
+                continue
+            overlap = _iou(last.box, first.box)
+            if overlap < JOIN_IOU:
+                continue
+            gap_s = first.t - last.t
+            stopped = _still(earlier.observations[-3:]) and _still(track.observations[:3])
+            if (gap_s <= 2 * TRACK_MEMORY_S or stopped) and (best is None or overlap > best[0]):
+                best = (overlap, earlier)
+        if best is None:
+            joined.append(Track(track.track_id, list(track.observations), track.best_crop, track.best_score))
+            continue
+        earlier = best[1]
+        earlier.observations.extend(track.observations)
+        if track.best_score > earlier.best_score:
+            earlier.best_score, earlier.best_crop = track.best_score, track.best_crop
+    return joined
+
+
+def _dwell(observations: list[Observation]) -> tuple[float, Observation | None]:
+    """Longest time the object stood still, and a sighting from the middle of that stretch."""
+    radius = STILL_FRACTION * _size(observations)
+    best, best_mid = 0.0, None
+    anchor = 0
+    for i, obs in enumerate(observations):
+        if math.dist(_centre(observations[anchor].box), _centre(obs.box)) > radius:
+            anchor = i
+        length = obs.t - observations[anchor].t
+        if length > best:
+            best, best_mid = length, observations[(anchor + i) // 2]
+    return best, best_mid
+
+
+def _stationary(observations: list[Observation]) -> bool:
+    centres = np.array([_centre(o.box) for o in observations])
+    middle = np.median(centres, axis=0)
+    return float(np.max(np.linalg.norm(centres - middle, axis=1))) <= STATIONARY_FRACTION * _size(observations)
+
+
+def _thumbnail(crop: np.ndarray | None) -> bytes | None:
+    if crop is None or crop.size == 0:
+        return None
+    scale = min(1.0, THUMBNAIL_MAX_PX / max(crop.shape[:2]))
+    if scale < 1.0:
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                          interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return data.tobytes() if ok else None
+
+
+def track_to_event(track: Track, zones: dict[str, Polygon]) -> EventRecord | None:
+    """One event for a track, or None for a track too short or too weak to be an object."""
+    observations = sorted(track.observations, key=lambda o: o.t)
+    if len(observations) < MIN_OBSERVATIONS or max(o.score for o in observations) < MIN_BEST_SCORE:
+        return None
+    label = _label(observations)
+    entered: list[str] = []
+    for obs in observations:
+        for name in zones_at(*ground_point(obs.box), zones):
+            if name not in entered:
+                entered.append(name)
+    stationary = _stationary(observations)
+    dwell_s, dwell_at = _dwell(observations)
+    if stationary:
+        dwell_s = observations[-1].t - observations[0].t
+        dwell_at = observations[len(observations) // 2]
+    dwell_zone = None
+    if dwell_at is not None and dwell_s > 0:
+        inside = zones_at(*ground_point(dwell_at.box), zones)
+        dwell_zone = inside[0] if inside else None
+    step = max(1, math.ceil(len(observations) / TRACK_SAMPLES))
+    summary = [[round(o.t, 3), *(round(v, 4) for v in o.box)] for o in observations[::step]]
+    if summary[-1][0] != round(observations[-1].t, 3):
+        summary.append([round(observations[-1].t, 3), *(round(v, 4) for v in observations[-1].box)])
+    return EventRecord(
+        label=label,
+        start_s=round(observations[0].t, 3),
+        end_s=round(observations[-1].t, 3),
+        score=round(max(o.score for o in observations), 4),
+        zones=entered,
+        dwell_s=round(dwell_s, 3),
+        dwell_zone=dwell_zone,
+        stationary=stationary,
+        colour=dominant_colour(track.best_crop) if label in VEHICLE_LABELS else None,
+        thumbnail_jpeg=_thumbnail(track.best_crop),
+        track=summary,
+    )
+
+
+def tracks_to_events(tracks: list[Track], zones: dict[str, Polygon]) -> list[EventRecord]:
+    """Events for a segment's tracks, joined across gaps, in order of start time."""
+    events = [track_to_event(track, zones) for track in join_tracks([t for t in tracks if t.observations])]
+    kept = [event for event in events if event is not None]
+    return sorted(kept, key=lambda e: (e.start_s, e.end_s, e.label, e.score))
+
+
+def is_moving_vehicle(event: EventRecord) -> bool:
+    """A vehicle that moved during the segment (what the benchmark's recall counts)."""
+    return event.label in VEHICLE_LABELS and not event.stationary
