@@ -31,13 +31,13 @@ def _no_footage(exc: NoFootage, timezone: str) -> JSONResponse:
 
 def _cut(session: Session, camera_id: str, start: datetime, end: datetime, exact: bool) -> Clip:
     if (end - start).total_seconds() > MAX_CLIP_S:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"a clip is at most {MAX_CLIP_S // 3600} hours long; ask for a shorter window")
     try:
         sources = sources_for(session, camera_id, start, end)
         return cached_clip(get_settings().clips_dir, sources, start, end, exact=exact)
     except BadClipWindow as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except ClipError as exc:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc)) from exc
 
@@ -93,9 +93,9 @@ def camera_clip(camera_id: str, request: Request, session: DbSession,
         start = parse_time(from_, camera.timezone, "from")
         end = parse_time(to, camera.timezone, "to")
     except SearchError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if end <= start:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"the window ends ({to}) before it starts ({from_}); give a 'to' later than 'from'")
     try:
         clip = _cut(session, camera.id, start, end, exact)

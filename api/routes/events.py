@@ -42,7 +42,7 @@ def build_query(session: Session, principal: Principal, params: SearchParams) ->
     except SearchForbidden as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN) from exc
     except SearchError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 def event_or_error(session: Session, principal: Principal, event_id: int):  # type: ignore[no-untyped-def]
@@ -64,7 +64,7 @@ def list_events(request: Request, session: DbSession, principal: Searcher, param
     try:
         page = search_events(session, query, principal.site_ids)
     except SearchError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     audit.record(session, user_name=principal.name, action="search", obj="events",
                  detail={**query.describe(), "results": len(page.events)}, remote_addr=client_addr(request))
     session.commit()
@@ -81,7 +81,7 @@ def events_summary(request: Request, session: DbSession, principal: Searcher, pa
     try:
         summary = summarise_events(session, query, bucket, principal.site_ids)
     except SearchError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     zone = shared_timezone([c.camera for c in summary.cameras]) or "UTC"
     audit.record(session, user_name=principal.name, action="search_summary", obj="events",
                  detail={**query.describe(), "bucket_s": bucket}, remote_addr=client_addr(request))
