@@ -16,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -167,9 +168,10 @@ def probe_in_process(path: str | os.PathLike[str]) -> VideoProbe:
         width, height = stream.codec_context.width, stream.codec_context.height
         time_base = stream.time_base or Fraction(1, 90000)
 
+        # Hours of footage are hundreds of thousands of packets: keep one int each, and counts.
         stamps: list[int] = []  # presentation time of each packet
-        ends: list[int] = []
-        durations: list[int] = []
+        durations: Counter[int] = Counter()
+        last_end: int | None = None
         key_stamps: list[int] = []
         try:
             for packet in container.demux(stream):
@@ -179,8 +181,9 @@ def probe_in_process(path: str | os.PathLike[str]) -> VideoProbe:
                 if pts is None:
                     continue
                 stamps.append(pts)
-                durations.append(packet.duration or 0)
-                ends.append(pts + (packet.duration or 0))
+                durations[packet.duration or 0] += 1
+                end = pts + (packet.duration or 0)
+                last_end = end if last_end is None else max(last_end, end)
                 if packet.is_keyframe:
                     key_stamps.append(pts)
         except av.error.FFmpegError as exc:
@@ -207,12 +210,13 @@ def probe_in_process(path: str | os.PathLike[str]) -> VideoProbe:
             except ValueError:
                 rotation = 0
 
-        ordered = sorted(stamps)
-        typical = statistics.median(d for d in durations if d > 0) if any(d > 0 for d in durations) else None
+        stamps.sort()  # decode order to presentation order (B-frames)
+        ordered = stamps
+        typical: float | None = _weighted_median({d: n for d, n in durations.items() if d > 0})
         deltas = [b - a for a, b in itertools.pairwise(ordered) if b > a]
         if typical is None and deltas:
             typical = statistics.median(deltas)
-        last_end = max(ends)
+        last_end = max(last_end or ordered[-1], ordered[-1])
         if last_end <= ordered[-1] and typical:
             last_end = ordered[-1] + int(typical)
         duration_s = float((last_end - ordered[0]) * time_base)
@@ -225,7 +229,7 @@ def probe_in_process(path: str | os.PathLike[str]) -> VideoProbe:
             off = sum(1 for d in deltas if abs(d - median_delta) > VFR_TOLERANCE * median_delta)
             variable = off >= max(2, VFR_MIN_SHARE * len(deltas))
         # A variable rate has no nominal value worth reporting: give the average over the timestamps.
-        fps = len(stamps) / duration_s if variable or not stream.average_rate else float(stream.average_rate)
+        fps = len(ordered) / duration_s if variable or not stream.average_rate else float(stream.average_rate)
 
         key_gaps = [float((b - a) * time_base) for a, b in itertools.pairwise(sorted(key_stamps))]
         keyframe_interval = round(statistics.median(key_gaps), 3) if key_gaps else None
@@ -239,11 +243,22 @@ def probe_in_process(path: str | os.PathLike[str]) -> VideoProbe:
             height=int(height or frame.height),
             rotation=rotation,
             creation_time=_creation_time(dict(container.metadata), dict(stream.metadata)),
-            frame_count=len(stamps),
+            frame_count=len(ordered),
             keyframe_interval_s=keyframe_interval,
             container=container.format.name,
             size_bytes=size,
         )
+
+
+def _weighted_median(counts: dict[int, int]) -> int | None:
+    """The median of values given as {value: how many times it occurs}."""
+    total = sum(counts.values())
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen * 2 >= total:
+            return value
+    return None
 
 
 def _first_frame(av: Any, path: Path, stream_index: int) -> Any:

@@ -98,12 +98,13 @@ def register(app: typer.Typer) -> None:
         try:
             with database() as session:
                 if json_out:
-                    results = import_paths(session, paths, camera, start, actor=cli_user(), progress=JsonLines())
+                    results = import_paths(session, paths, camera, start, actor=cli_user(), remote_addr="local",
+                                           progress=JsonLines())
                 else:
                     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                   TimeRemainingColumn(), console=console, transient=True) as progress:
                         results = import_paths(session, paths, camera, start, actor=cli_user(),
-                                               progress=ProgressBar(progress))
+                                               remote_addr="local", progress=ProgressBar(progress))
         except CatalogueError as exc:
             fail(str(exc))
         if not json_out:

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         try:
             with database() as session:
                 site = add_site(session, name)
-                audit.record(session, user_name=cli_user(), action="site.add", obj=f"site:{site.name}",
+                audit.record(session, user_name=cli_user(), action="site_create", obj=f"site:{site.name}",
                              remote_addr=LOCAL)
                 data = {"id": site.id, "name": site.name, "cameras": []}
         except CatalogueError as exc:
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
             with database() as session:
                 camera = add_camera(session, camera_id, site, gate, timezone, zones, clock_offset)
                 data = camera_to_dict(camera)
-                audit.record(session, user_name=cli_user(), action="camera.add", obj=f"camera:{camera.id}",
+                audit.record(session, user_name=cli_user(), action="camera_create", obj=f"camera:{camera.id}",
                              detail=data, remote_addr=LOCAL)
         except CatalogueError as exc:
             fail(str(exc))

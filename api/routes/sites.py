@@ -42,7 +42,7 @@ def post_site(body: SiteCreate, session: DbSession, principal: Admin, request: R
         site = add_site(session, body.name)
     except CatalogueError as exc:
         raise HTTPException(_conflict_or_invalid(exc), str(exc)) from exc
-    record(session, user_name=principal.name, action="site.add", obj=f"site:{site.name}",
+    record(session, user_name=principal.name, action="site_create", obj=f"site:{site.name}",
            remote_addr=client_addr(request))
     session.commit()
     return SiteOut(id=site.id, name=site.name, cameras=[])
@@ -60,7 +60,7 @@ def post_camera(body: CameraCreate, session: DbSession, principal: Admin, reques
         camera = add_camera(session, body.id, body.site, body.gate, body.timezone, body.zones, body.clock_offset_s)
     except CatalogueError as exc:
         raise HTTPException(_conflict_or_invalid(exc), str(exc)) from exc
-    record(session, user_name=principal.name, action="camera.add", obj=f"camera:{camera.id}",
+    record(session, user_name=principal.name, action="camera_create", obj=f"camera:{camera.id}",
            detail=camera_to_dict(camera), remote_addr=client_addr(request))
     session.commit()
     return camera_to_dict(camera)
