@@ -15,8 +15,8 @@ from footage.settings import get_settings
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-QUEUE = "gatewatch-index"
-"""The queue index tasks go to (a deployment may run other Celery apps on the same Redis)."""
+QUEUE = os.environ.get("GATEWATCH_CELERY_QUEUE", "gatewatch-index")
+"""The queue index tasks go to; set GATEWATCH_CELERY_QUEUE to keep two deployments on one Redis apart."""
 
 
 def make_app(broker_url: str | None = None) -> Celery:

@@ -321,3 +321,20 @@ def list_jobs(session: Session, *, status: str | None = None, camera: str | None
         stmt = stmt.join(Camera, Camera.id == Segment.camera_id).where(Camera.site_id.in_(list(site_ids)))
     stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
     return [(job, segment) for job, segment in session.execute(stmt).all()]
+
+
+def queue_for_run(session: Session, *, camera: str | None = None, since: datetime | None = None,
+                  until: datetime | None = None, reindex: bool = False, engine: str = "local",
+                  include_queued: bool = False) -> list[int]:
+    """Queue what a `gatewatch index` run asks for and return the ids of the jobs it covers.
+
+    Those are the new jobs plus the jobs already queued or running for the selected segments; with
+    ``include_queued`` (``--pending``), also every other job still waiting in the queue (uploads queue those).
+    The caller commits.
+    """
+    segment_ids = pending_segments(session, camera=camera, since=since, until=until, reindex=reindex)
+    queue_segments(session, segment_ids, engine=engine)
+    jobs = active_jobs_for(session, segment_ids)
+    if include_queued:
+        jobs.extend(session.scalars(select(Job).where(Job.status.in_(ACTIVE))))
+    return sorted({job.id for job in jobs})

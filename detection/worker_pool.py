@@ -194,6 +194,14 @@ class WorkerPool:
         with session_scope() as session:
             return int(session.scalar(stmt) or 0)
 
+    def _holds_job(self, child: SpawnProcess) -> bool:
+        from sqlalchemy import select
+
+        with session_scope() as session:
+            held = session.scalar(select(Job.id).where(Job.status == JobStatus.RUNNING,
+                                                       Job.worker == self._child_worker_name(child)).limit(1))
+        return held is not None
+
     # --- foreground -----------------------------------------------------------------------------------------
     def run(self, on_tick: Callable[[], None] | None = None, tick_s: float = 0.5) -> None:
         """Run until nothing is left to claim (``exit_when_idle``) or ``stop()``; call ``on_tick`` as it goes."""
@@ -237,6 +245,10 @@ class WorkerPool:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._stop.set()
+        # A child holding no job has nothing to finish (it may still be loading the detector): end it now.
+        for child in self._children:
+            if child is not None and child.is_alive() and not self._holds_job(child):
+                child.terminate()
         deadline = time.monotonic() + grace_s
         for child in self._children:
             if child is not None:

@@ -95,3 +95,37 @@ def event_tuples(segment_id: int) -> list[tuple]:
             for event, jpeg in rows
         ]
     return sorted(out)
+
+
+_detector: list[object] = []
+
+
+def shared_detector() -> object:
+    """The real detector, loaded once per test process (loading costs seconds)."""
+    if not _detector:
+        from detection.detector import Detector
+
+        _detector.append(Detector.load())
+    return _detector[0]
+
+
+def corrupt_copy(source: Path, dest: Path, keep_bytes: int = 4096) -> Path:
+    """A file that starts like ``source`` and then breaks off: what a failing disk or a cut transfer leaves."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    data = source.read_bytes()
+    dest.write_bytes(data[:keep_bytes] + bytes(range(256)) * 64)
+    return dest
+
+
+def run_all(worker: str = "test-worker", **kwargs: object) -> list:
+    """Claim and run jobs in this process until none is left to claim; return the outcomes in order."""
+    from detection.indexing import run_job
+    from detection.jobs import claim_job
+
+    outcomes = []
+    while True:
+        with session_scope() as session:
+            claimed = claim_job(session, worker, lease_s=60)
+        if claimed is None:
+            return outcomes
+        outcomes.append(run_job(claimed, worker, detector=shared_detector(), **kwargs))  # type: ignore[arg-type]
