@@ -123,7 +123,8 @@ class UploadState:
 
     @property
     def offset(self) -> int:
-        if self.complete:
+        # Once every byte is in (sha256 known) the part file moves into the store while the import runs.
+        if self.complete or self.sha256:
             return self.length
         return part_path(self.id).stat().st_size if part_path(self.id).exists() else 0
 
@@ -284,6 +285,13 @@ async def append_chunk(state: UploadState, offset: int, chunks: AsyncIterator[by
     finally:
         with _lock:
             _busy.discard(state.id)
+
+
+def received(state: UploadState, sha256: str) -> UploadState:
+    """Every byte is in: remember the hash before the part file moves on to the import."""
+    state.sha256 = sha256
+    save(state)
+    return state
 
 
 def finish(state: UploadState, result: dict[str, Any], sha256: str) -> UploadState:

@@ -8,7 +8,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from footage.probe import VideoProbe, probe
+from footage.probe import ProbeCrashed, VideoProbe, probe
 
 
 def ffmpeg(*args: str) -> None:
@@ -60,3 +60,14 @@ def test_rotated_file_reports_its_rotation(footage_dir: Path, tmp_path: Path) ->
     assert result.rotation == 90
     assert (result.width, result.height) == (768, 432)
     assert result.duration_s == pytest.approx(3.04, abs=0.05)
+
+
+def test_a_decoder_crash_fails_the_file_not_the_caller(footage_dir: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stand in for a decoder that dies on hostile input: the child process is killed by SIGSEGV.
+    crashing = tmp_path / "python-that-crashes"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    monkeypatch.setattr("footage.probe.sys.executable", str(crashing))
+    with pytest.raises(ProbeCrashed, match=r"crashed the video decoder \(signal 11\)"):
+        probe(footage_dir / "tiny_48x48_rawvideo.avi")

@@ -176,7 +176,16 @@ async def patch_upload(
     if offset == state.length:
         part = uploads.part_path(state.id)
         sha256 = hasher.hexdigest()
-        result = await run_in_threadpool(ingest_upload, session, part, sha256, offset, state.camera_id,
-                                         state.filename, state.start, principal.name, client_addr(request))
+        uploads.received(state, sha256)
+        try:
+            result = await run_in_threadpool(ingest_upload, session, part, sha256, offset, state.camera_id,
+                                             state.filename, state.start, principal.name, client_addr(request))
+        except Exception:
+            # Tell whoever polls GET /uploads/{id} that this upload is over, then let the error be logged.
+            uploads.finish(state, {"path": state.filename, "status": "refused", "segment_id": None,
+                                   "camera": state.camera_id, "start": None, "end": None, "sha256": sha256,
+                                   "error": "the service failed while importing this file; upload it again"},
+                           sha256)
+            raise
         uploads.finish(state, result.to_dict(), sha256)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers={**TUS, "Upload-Offset": str(offset)})
