@@ -114,11 +114,14 @@ def test_repeated_failed_logins_are_slowed_and_recorded(client: TestClient) -> N
     blocked = client.post("/api/v1/session", json={"name": "olive", "token": token})
     assert blocked.status_code == 429
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60
-    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 429
+    # A colleague's bearer token from the same address (an office NAT) still works; bad ones are only recorded.
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert client.get("/api/v1/me", headers=bearer("gw_wrong")).status_code == 401
     with session_scope() as session:
         failures = list_entries(session, action="login_failed").entries
-    assert len(failures) == 5
-    assert {(e.user_name, e.detail["via"], e.remote_addr) for e in failures} == {("olive", "web", "testclient")}
+    assert len(failures) == 6
+    assert [(e.user_name, e.detail["via"], e.remote_addr) for e in failures] == [
+        (None, "bearer", "testclient")] + [("olive", "web", "testclient")] * 5
 
 
 def test_cli_users_print_token_once_and_audit(gw_home: Path) -> None:
