@@ -119,6 +119,12 @@ def entry_dict(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def head(session: Session) -> AuditEntry | None:
+    """The newest entry. Its id and hash, noted somewhere outside the database, let a later check notice
+    entries cut off the end of the trail, which the chain alone cannot show."""
+    return session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+
+
 @dataclass
 class ChainProblem:
     """Where the chain breaks and why."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -131,3 +132,17 @@ def test_audit_api_and_cli_list(client: TestClient, admin_headers: dict[str, str
     assert listed.exit_code == 0 and listed.stdout.count('"action": "search"') == 3
     plain = CliRunner().invoke(cli_app, ["audit", "list", "--limit", "1"])
     assert "search" in plain.stdout and "more: --cursor 3" in plain.output
+
+
+def test_a_cut_off_tail_is_caught_by_a_noted_head(gw_home: Path) -> None:
+    _append(4)
+    runner = CliRunner()
+    noted = json.loads(runner.invoke(cli_app, ["audit", "verify", "--json"]).stdout)["head"]
+    assert noted.startswith("4:")
+    _append(1)
+    assert runner.invoke(cli_app, ["audit", "verify", "--expect-head", noted]).exit_code == 0
+    with session_scope() as session:
+        session.execute(text("DELETE FROM audit WHERE id >= 4"))
+    assert runner.invoke(cli_app, ["audit", "verify"]).exit_code == 0  # the chain alone cannot see it
+    cut = runner.invoke(cli_app, ["audit", "verify", "--expect-head", noted])
+    assert cut.exit_code == 1 and "entry 4: the entry noted earlier is gone or different" in cut.stdout

@@ -7,8 +7,9 @@ from datetime import datetime
 
 import typer
 
-from api.audit import AuditQueryError, entry_dict, list_entries, verify_chain
+from api.audit import AuditQueryError, ChainProblem, entry_dict, head, list_entries, verify_chain
 from api.cli.common import console, database, fail, print_json
+from api.models import AuditEntry
 
 
 def _when(text: str | None, name: str) -> datetime | None:
@@ -53,15 +54,30 @@ def register(app: typer.Typer) -> None:
             console.print(f"more: --cursor {page.next_cursor}")
 
     @trail.command("verify")
-    def verify(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    def verify(
+        expect_head: str | None = typer.Option(
+            None, "--expect-head", help="ID:HASH of an entry noted earlier (see the output); it must still be there."
+        ),
+        json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
         """Re-hash the whole trail; exit 1 naming every changed or missing entry."""
         with database() as session:
             count, problems = verify_chain(session)
+            last = head(session)
+            if expect_head is not None:
+                noted_id, _, noted_hash = expect_head.partition(":")
+                entry = session.get(AuditEntry, int(noted_id)) if noted_id.isdigit() else None
+                if entry is None or entry.hash != noted_hash:
+                    problems.append(ChainProblem(int(noted_id) if noted_id.isdigit() else 0,
+                                                 "the entry noted earlier is gone or different: the trail was cut "
+                                                 "or rewritten"))
+        head_text = f"{last.id}:{last.hash}" if last else None
         if json_out:
-            print_json({"entries": count, "ok": not problems,
+            print_json({"entries": count, "ok": not problems, "head": head_text,
                         "problems": [{"entry": p.entry_id, "reason": p.reason} for p in problems]})
         elif not problems:
-            typer.echo(f"ok: {count} entries, the hash chain is intact")
+            typer.echo(f"ok: {count} entries, the hash chain is intact; head {head_text} "
+                       "(note it elsewhere and pass --expect-head later to detect a cut-off tail)")
         else:
             for problem in problems:
                 typer.echo(f"entry {problem.entry_id}: {problem.reason}")
