@@ -113,6 +113,8 @@ class EventQuery:
     """Most events in one page."""
     cursor: str | None = None
     """Where the previous page stopped (opaque)."""
+    resolved: tuple[frozenset[int] | None, list[CameraInfo]] | None = field(default=None, repr=False, compare=False)
+    """The cameras make_query resolved for these filters, and for which asker (saves a second look-up)."""
 
     def describe(self) -> dict[str, Any]:
         """The filters as plain JSON values, for the audit trail."""
@@ -229,34 +231,35 @@ def parse_time(value: str, timezone: str | None, what: str = "time") -> datetime
 def resolve_cameras(session: Session, sites: list[str], gates: list[str], cameras: list[str],
                     site_ids: frozenset[int] | None = None) -> list[CameraInfo]:
     """The cameras the site/gate/camera filters select, that the asker (``site_ids``; None: all) may reach."""
-    rows = session.execute(select(Camera, Site).join(Site, Camera.site_id == Site.id).order_by(Camera.id)).all()
-    reachable = [(cam, site) for cam, site in rows if site_ids is None or site.id in site_ids]
-    restricted = site_ids is not None
+    # Plain columns, not ORM objects: this runs on every search and reads the camera table whole.
+    rows = session.execute(
+        select(Camera.id, Camera.gate, Camera.timezone, Site.id.label("site_id"), Site.name.label("site"))
+        .join(Site, Camera.site_id == Site.id).order_by(Camera.id)
+    ).all()
+    reachable = [row for row in rows if site_ids is None or row.site_id in site_ids]
 
-    def check(asked: list[str], known: set[str], kind: str, all_known: set[str]) -> None:
+    def check(asked: list[str], kind: str, key: str) -> set[str]:
+        known = {getattr(row, key).casefold() for row in reachable}
         for name in asked:
             if name.casefold() in known:
                 continue
-            if restricted:
+            if site_ids is not None:
                 # Unreachable and missing look alike to someone restricted to some sites.
                 raise SearchForbidden(f"your role or site does not allow searching {kind} {name!r}")
-            choices = ", ".join(sorted(all_known)) or "none yet"
-            raise UnknownCamera(f"there is no {kind} {name!r}; known {kind}s: {choices}")
+            names = sorted({getattr(row, key) for row in rows})
+            choices = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+            raise UnknownCamera(f"there is no {kind} {name!r}; known {kind}s: {choices or 'none yet'}")
+        return {name.casefold() for name in asked}
 
-    check(sites, {site.name.casefold() for _, site in reachable}, "site", {s.name for _, s in rows})
-    check(cameras, {cam.id.casefold() for cam, _ in reachable}, "camera", {c.id for c, _ in rows})
-    check(gates, {cam.gate.casefold() for cam, _ in reachable}, "gate", {c.gate for c, _ in rows})
-    site_set = {s.casefold() for s in sites}
-    gate_set = {g.casefold() for g in gates}
-    cam_set = {c.casefold() for c in cameras}
-    chosen = [
-        CameraInfo(cam.id, site.name, cam.gate, cam.timezone or "UTC")
-        for cam, site in reachable
-        if (not site_set or site.name.casefold() in site_set)
-        and (not gate_set or cam.gate.casefold() in gate_set)
-        and (not cam_set or cam.id.casefold() in cam_set)
+    site_set, camera_set, gate_set = check(sites, "site", "site"), check(cameras, "camera", "id"), \
+        check(gates, "gate", "gate")
+    return [
+        CameraInfo(row.id, row.site, row.gate, row.timezone or "UTC")
+        for row in reachable
+        if (not site_set or row.site.casefold() in site_set)
+        and (not gate_set or row.gate.casefold() in gate_set)
+        and (not camera_set or row.id.casefold() in camera_set)
     ]
-    return chosen
 
 
 def shared_timezone(cameras: list[CameraInfo]) -> str | None:
@@ -293,7 +296,7 @@ def make_query(session: Session, *, sites: list[str] | None = None, gates: list[
         sites=sites, gates=gates, cameras=cameras, start=when(start, "from"), end=when(end, "to"),
         time_of_day=parse_time_of_day(time_of_day) if time_of_day else None, labels=_clean(labels),
         zones=_clean(zones, False), min_dwell=min_dwell, stationary=stationary, colours=_clean(colours),
-        min_score=min_score, sort=sort, limit=limit, cursor=cursor or None,
+        min_score=min_score, sort=sort, limit=limit, cursor=cursor or None, resolved=(site_ids, chosen),
     )
     _validate(query)
     return query
@@ -500,10 +503,16 @@ def _keyset(sort: str, cursor: str | None) -> tuple[list[ColumnElement[bool]], l
 
 # --- the services ----------------------------------------------------------------------------------------------
 
+def _cameras_of(session: Session, query: EventQuery, site_ids: frozenset[int] | None) -> list[CameraInfo]:
+    if query.resolved is not None and query.resolved[0] == site_ids:
+        return query.resolved[1]
+    return resolve_cameras(session, query.sites, query.gates, query.cameras, site_ids)
+
+
 def build_search(session: Session, query: EventQuery, site_ids: frozenset[int] | None = None):  # type: ignore[no-untyped-def]
     """The SELECT a search runs (and the cameras it covers); exposed so tests and the bench can EXPLAIN it."""
     _validate(query)
-    cameras = resolve_cameras(session, query.sites, query.gates, query.cameras, site_ids)
+    cameras = _cameras_of(session, query, site_ids)
     unfiltered = not (query.sites or query.gates or query.cameras) and site_ids is None
     conditions = _conditions(session, query, cameras, unfiltered)
     after, order = _keyset(query.sort, query.cursor)
@@ -574,7 +583,7 @@ def summarise_events(session: Session, query: EventQuery, bucket_s: int = 3600,
     _validate(query)
     if (query.end - query.start).total_seconds() / bucket_s > MAX_BUCKETS:
         raise BadFilter(f"the window holds more than {MAX_BUCKETS} buckets of {bucket_s} s; use a larger bucket")
-    cameras = resolve_cameras(session, query.sites, query.gates, query.cameras, site_ids)
+    cameras = _cameras_of(session, query, site_ids)
     unfiltered = not (query.sites or query.gates or query.cameras) and site_ids is None
     conditions = _conditions(session, query, cameras, unfiltered)
     origin = query.start
