@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import queue
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +60,10 @@ class PoolConfig:
 def _child_main(config: PoolConfig, stop: Any, errors: Any) -> None:
     """A pool child: load the detector once, then claim and run jobs until stopped or idle."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
+    # ultralytics prints to stdout; a child's stdout belongs to the parent's output (`gatewatch index --json`).
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     # The detector reads its thread count from the settings; split the machine's threads between the children.
     os.environ["GATEWATCH_TORCH_THREADS"] = str(config.threads_per_worker)
     me = worker_name("local")
