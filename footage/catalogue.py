@@ -136,7 +136,12 @@ def parse_time(text: str | datetime, timezone: str, what: str = "start") -> date
             raise CatalogueError(f"{what} {text!r} is not an ISO 8601 time; write it like {START_EXAMPLE}") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone_of(timezone))
-    return moment.astimezone(UTC)
+    if not 1970 <= moment.year <= 2200:
+        raise CatalogueError(f"{what} {text!s} is not a plausible recording time; write it like {START_EXAMPLE}")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise CatalogueError(f"{what} {text!s} is out of range; write it like {START_EXAMPLE}") from exc
 
 
 # --- sites and cameras -------------------------------------------------------------------------------------

@@ -133,6 +133,8 @@ def test_a_malformed_start_or_unknown_camera_is_an_error(session, footage_dir: P
     clip = nvr_copy(footage_dir, PARKING, tmp_path, "a.mp4")
     with pytest.raises(CatalogueError, match="not an ISO 8601 time"):
         import_paths(session, [clip], "north-gate", "yesterday morning")
+    with pytest.raises(CatalogueError, match="not a plausible recording time"):
+        import_paths(session, [clip], "north-gate", "9999-12-31T23:59:59-23:59")
     with pytest.raises(CatalogueError, match="no camera 'east'"):
         import_paths(session, [clip], "east")
 
@@ -192,5 +194,7 @@ def test_cli_prints_json_lines_and_fails_when_a_file_is_refused(gw_home: Path, f
 
     listed = runner.invoke(app, ["cameras", "list", "--json"])
     assert [c["id"] for c in json.loads(listed.stdout)] == ["north-gate"]
+    sites = runner.invoke(app, ["sites", "list", "--json"])
+    assert [(s["name"], s["cameras"]) for s in json.loads(sites.stdout)] == [("Maple Court", ["north-gate"])]
     unknown = runner.invoke(app, ["import", str(clip), "--camera", "east"])
     assert unknown.exit_code == 1 and "no camera 'east'" in unknown.stderr
