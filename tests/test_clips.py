@@ -148,3 +148,28 @@ def test_cli_clip_and_search(world: World, tmp_path: Path) -> None:
     assert rows[1]["start"] == "2024-11-07T05:00:03+08:00" and rows[1]["zones"] == ["barrier"]
     result = runner.invoke(app, ["search", "--from", "2024-11-07T06:00:00+08:00", "--to", "2024-11-07T05:00:00+08:00"])
     assert result.exit_code == 1 and "later than" in result.output
+
+
+
+def test_segments_imported_by_the_catalogue_cut_across_the_join(gw_home: Path, footage_dir: Path,
+                                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The real import path (probe, content-addressed store, relative paths) feeding sources_for and the cutter.
+    from footage.catalogue import add_camera, add_site, import_file
+    from tests.support_events import split_file
+
+    a, b = split_file(footage_dir / PARKING, SPLIT_AT_S, tmp_path_factory.getbasetemp() / "halves")
+    with session_scope() as session:
+        add_site(session, "Aisle Court")
+        add_camera(session, "aisle", "Aisle Court", "Car park", "Asia/Shanghai")
+        first = import_file(session, a, "aisle", "2024-11-07T05:00:00")
+        assert first.status == "imported", first.error
+        second = import_file(session, b, "aisle", first.end)
+        assert second.status == "imported", second.error
+    start = datetime.fromisoformat("2024-11-07T05:00:10+08:00")
+    with session_scope() as session:
+        sources = sources_for(session, "aisle", start, start + timedelta(seconds=10))
+    assert [s.sha256 for s in sources] == [first.sha256, second.sha256]
+    assert all(s.path.is_file() and s.path.is_relative_to(gw_home) for s in sources)
+    clip = cached_clip(get_settings().clips_dir, sources, start, start + timedelta(seconds=10))
+    assert clip.start == datetime.fromisoformat("2024-11-07T05:00:09.600+08:00")
+    assert len(frames_of(clip.path)) == pytest.approx(10.4 * FPS, abs=2)
