@@ -38,6 +38,15 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, footage_dir: Path) -> di
     return files
 
 
+@pytest.fixture(autouse=True)
+def no_indexing_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Footage-in tests check what upload queues; the service's local worker must not pick it up meanwhile."""
+    from footage.settings import get_settings
+
+    monkeypatch.setenv("GATEWATCH_LOCAL_WORKERS", "0")
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def camera(gw_home: Path) -> str:
     with session_scope() as session:

@@ -24,6 +24,15 @@ PARKING = "parking_aisle_car_detection.mp4"
 NAME = "ch01_20241107053000.mp4"
 
 
+@pytest.fixture(autouse=True)
+def no_indexing_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Footage-in tests check what upload queues; the service's local worker must not pick it up meanwhile."""
+    from footage.settings import get_settings
+
+    monkeypatch.setenv("GATEWATCH_LOCAL_WORKERS", "0")
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def camera(gw_home: Path) -> str:
     with session_scope() as session:
@@ -38,6 +47,7 @@ def metadata(**items: str) -> str:
 
 def test_single_request_upload_is_imported_and_listed(client: TestClient, admin_headers: dict, camera: str,
                                                       footage_dir: Path, gw_home: Path) -> None:
+    assert client.app.state.worker_pool is None  # nothing indexes behind the test's back
     data = (footage_dir / PARKING).read_bytes()
     response = client.post(f"/api/v1/cameras/{camera}/footage", params={"filename": NAME}, content=data,
                            headers=admin_headers)
