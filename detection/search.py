@@ -314,7 +314,7 @@ def _clean(values: list[str] | None, split: bool = True) -> list[str]:
 # --- the longest event span -------------------------------------------------------------------------------------
 
 _span_lock = threading.Lock()
-_span_cache: dict[str, tuple[int, float]] = {}
+_span_cache: dict[str, tuple[int, float, float]] = {}
 
 
 def _span_seconds_expr(session: Session) -> ColumnElement[Any]:
@@ -323,25 +323,33 @@ def _span_seconds_expr(session: Session) -> ColumnElement[Any]:
     return func.extract("epoch", Event.end - Event.start)
 
 
-def longest_event_span(session: Session) -> float:
-    """Seconds of the longest event, kept per database without a full scan on every query.
+def longest_event_span(session: Session, stationary: bool = True) -> float:
+    """Seconds of the longest event (of moving objects only, unless ``stationary``), cheaply kept per database.
 
     Events are only ever inserted (re-indexing deletes and inserts anew, with higher ids), so the cache keeps
     the highest id it has seen and folds in only the rows above it: an O(1) ``max(id)`` per query, and a scan
     of just the new rows when there are some. Deleted events can only make the bound looser, never wrong.
+    Parked objects last as long as their segment; keeping them apart keeps the default search's range tight.
     """
     key = str(session.get_bind().url)
     top = session.scalar(select(func.max(Event.id))) or 0
     with _span_lock:
-        seen_id, span = _span_cache.get(key, (0, 0.0))
+        seen_id, moving, parked = _span_cache.get(key, (0, 0.0, 0.0))
     if top < seen_id:
-        seen_id, span = 0, 0.0  # the table was emptied or replaced: start over
+        seen_id, moving, parked = 0, 0.0, 0.0  # the table was emptied or replaced: start over
     if top > seen_id:
-        newest = session.scalar(select(func.max(_span_seconds_expr(session))).where(Event.id > seen_id))
-        span = max(span, float(newest or 0.0))
+        rows = session.execute(
+            select(Event.stationary, func.max(_span_seconds_expr(session)))
+            .where(Event.id > seen_id).group_by(Event.stationary)
+        ).all()
+        for is_parked, longest in rows:
+            if is_parked:
+                parked = max(parked, float(longest or 0.0))
+            else:
+                moving = max(moving, float(longest or 0.0))
         with _span_lock:
-            _span_cache[key] = (top, span)
-    return span
+            _span_cache[key] = (top, moving, parked)
+    return max(moving, parked) if stationary else moving
 
 
 # --- building the query -----------------------------------------------------------------------------------------
@@ -417,7 +425,7 @@ def _conditions(session: Session, query: EventQuery, cameras: list[CameraInfo],
         return [false()]
     if not all_cameras:
         conditions.append(Event.camera_id.in_([c.id for c in cameras]))
-    span = longest_event_span(session) if (query.start or query.end) else 0.0
+    span = longest_event_span(session, query.stationary) if (query.start or query.end) else 0.0
     if query.time_of_day is not None:
         assert query.start is not None and query.end is not None
         by_zone: dict[str, list[str]] = {}

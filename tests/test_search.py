@@ -241,3 +241,10 @@ def test_longest_span_keeps_up_with_new_events(sqlite_world: World) -> None:
     with session_scope() as session:
         add_event(session, "south", sqlite_world.segments["south"], "truck", local(2024, 11, 7, 6, 0), 3 * 3600.0)
     assert len(found(sqlite_world, cameras=["south"], start="2024-11-07T08:59:00", end="2024-11-07T09:00:00")) == 1
+    # Parked objects are kept apart (they last as long as their segment); asking for them still finds the tail.
+    with session_scope() as session:
+        add_event(session, "south", sqlite_world.segments["south"], "bus", local(2024, 11, 7, 0, 0), 10 * 3600.0,
+                  stationary=True)
+    tail = {"start": "2024-11-07T09:59:00", "end": "2024-11-07T10:00:00"}
+    assert len(found(sqlite_world, cameras=["south"], **tail)) == 0
+    assert len(found(sqlite_world, cameras=["south"], stationary=True, **tail)) == 1
