@@ -7,39 +7,66 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from api.cli.common import cli_user, console, database, fail
 from api.ingest import import_paths
 from footage.catalogue import CatalogueError, ImportResult, ImportStatus
 
 
+class AmountColumn(ProgressColumn):
+    """Megabytes on the bytes bar, a count on the files bar."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bytes_column = DownloadColumn()
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("unit") == "files":
+            return Text(f"{int(task.completed)}/{int(task.total or 0)} files", style="progress.download")
+        return self.bytes_column.render(task)
+
+
 class ProgressBar:
-    """Two Rich bars: bytes copied into the store, and files done."""
+    """Two Rich bars: bytes of the files handled so far, and files done."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.bytes_task: TaskID | None = None
         self.files_task: TaskID | None = None
+        self.file_size = 0
+        self.file_read = 0
 
     def begin(self, files: int, total_bytes: int) -> None:
-        self.bytes_task = self.progress.add_task("bytes", total=total_bytes or None)
-        self.files_task = self.progress.add_task("files", total=files)
+        self.bytes_task = self.progress.add_task("bytes", total=total_bytes or None, unit="bytes")
+        self.files_task = self.progress.add_task("files", total=files, unit="files")
 
     def file_started(self, path: Path, size: int) -> None:
+        self.file_size, self.file_read = size, 0
         if self.bytes_task is not None:
             self.progress.update(self.bytes_task, description=path.name[-40:])
 
     def advance(self, nbytes: int) -> None:
+        self.file_read += nbytes
         if self.bytes_task is not None:
             self.progress.advance(self.bytes_task, nbytes)
 
     def file_done(self, result: ImportResult) -> None:
+        if self.bytes_task is not None:
+            # A refused file may not have been copied at all: count what was not read as done too.
+            self.progress.advance(self.bytes_task, max(0, self.file_size - self.file_read))
         if self.files_task is not None:
             self.progress.advance(self.files_task, 1)
-        if self.bytes_task is not None and result.status != ImportStatus.IMPORTED:
-            # Refused or duplicate files may not have been read through; count them as done.
-            self.progress.advance(self.bytes_task, max(0, result.size_bytes or _size(result.path)))
         self.progress.console.print(_line(result), highlight=False)
 
 
@@ -58,13 +85,6 @@ class JsonLines:
     def file_done(self, result: ImportResult) -> None:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
         sys.stdout.flush()
-
-
-def _size(path: str) -> int:
-    try:
-        return Path(path).stat().st_size
-    except OSError:
-        return 0
 
 
 def _line(result: ImportResult) -> str:
@@ -101,7 +121,7 @@ def register(app: typer.Typer) -> None:
                     results = import_paths(session, paths, camera, start, actor=cli_user(), remote_addr="local",
                                            progress=JsonLines())
                 else:
-                    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    with Progress(TextColumn("{task.description}"), BarColumn(), AmountColumn(),
                                   TimeRemainingColumn(), console=console, transient=True) as progress:
                         results = import_paths(session, paths, camera, start, actor=cli_user(),
                                                remote_addr="local", progress=ProgressBar(progress))
