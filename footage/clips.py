@@ -134,19 +134,20 @@ def _first_pts_s(stream: av.video.stream.VideoStream) -> float:
     return float(stream.start_time * stream.time_base)
 
 
-def _keyframe_at_or_before(path: Path, t: float) -> tuple[float, float, bool]:
-    """(keyframe time at or before ``t`` in file seconds, the file's first timestamp, whether it has audio)."""
+def _keyframe_at_or_before(path: Path, offset: float) -> tuple[float, float, bool]:
+    """(time of the keyframe at or before ``offset`` s into the file, in the file's own timestamps; the file's
+    first timestamp; whether it has audio)."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         first = _first_pts_s(stream)
         has_audio = bool(container.streams.audio)
         tb = stream.time_base
-        # A hair later than t, so rounding never lands us on the keyframe before the one at t.
-        container.seek(int((t + 1e-4) / tb), stream=stream, backward=True, any_frame=False)
+        # A hair later than asked, so rounding never lands on the keyframe before the one at that time.
+        container.seek(int((first + offset + 1e-4) / tb), stream=stream, backward=True, any_frame=False)
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue
-            return float(packet.pts * tb), first, has_audio
+            return max(first, float(packet.pts * tb)), first, has_audio
     return first, first, has_audio
 
 
@@ -168,9 +169,7 @@ def _plan(sources: list[ClipSource], start: datetime, end: datetime) -> list[_Pi
     for i, source in enumerate(used):
         first_piece, last_piece = i == 0, i == len(used) - 1
         if first_piece and start > source.start:
-            offset = (start - source.start).total_seconds()
-            _, first_pts, _ = _keyframe_at_or_before(source.path, 0.0)
-            key, first_pts, has_audio = _keyframe_at_or_before(source.path, first_pts + offset)
+            key, first_pts, has_audio = _keyframe_at_or_before(source.path, (start - source.start).total_seconds())
             inpoint: float | None = key
             wall_start = source.start + timedelta(seconds=key - first_pts)
         else:
