@@ -197,11 +197,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
+def start_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"],
+         str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
         cwd=REPO, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
@@ -351,6 +351,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200, help="Python-layer searches of each kind.")
     parser.add_argument("--requests", type=int, default=2000, help="HTTP searches in the load test.")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--api-workers", type=int, default=1,
+                        help="uvicorn worker processes (1 is what 'gatewatch serve' runs).")
     args = parser.parse_args()
     if args.rebuild and HOME.exists():
         import shutil
@@ -358,7 +360,9 @@ def main() -> None:
         shutil.rmtree(HOME)
     HOME.mkdir(parents=True, exist_ok=True)
     migrate()
-    out: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    out: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                                          "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
+                              "api_workers": args.api_workers}
     with session_scope() as session:
         have = session.scalar(select(func.count()).select_from(Event)) or 0
     if have == 0:
@@ -374,8 +378,10 @@ def main() -> None:
 
     with session_scope() as session:
         _, token = create_user(session, f"bench-{int(time.time())}", "officer")
-    proc, url = start_server()
+    proc, url = start_server(args.api_workers)
     try:
+        # One client first: the service time of a request, without queueing behind the others.
+        out["http_api_one_client"] = asyncio.run(load(url, token, min(200, args.requests), 1))
         out["http_api"] = asyncio.run(load(url, token, args.requests, args.concurrency))
         out["clips"] = asyncio.run(bench_clips(url, token))
     finally:
