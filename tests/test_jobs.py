@@ -214,3 +214,49 @@ def test_dispatch_bookkeeping_and_listing(two_segments: list[int]) -> None:
         assert [job.id for job, _ in rows] == [second, first]
         assert list_jobs(session, status=JobStatus.DONE) == []
         assert list_jobs(session, site_ids=[]) == []
+
+
+def test_jobs_api_admin_sees_all_manager_own_site_officer_none(gw_home: Path, footage_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from footage.settings import get_settings
+    from tests.conftest import bearer, make_user
+
+    monkeypatch.setenv("GATEWATCH_LOCAL_WORKERS", "0")  # only the listing is under test: nothing indexes
+    get_settings.cache_clear()
+    make_camera("north-gate", site="Palm Court")
+    make_camera("east-gate", site="Lakeside")
+    north = add_segment(gw_home, "north-gate", footage_dir / "street_topdown_traffic.mp4", T0)
+    east = add_segment(gw_home, "east-gate", footage_dir / "traffic_1080p_short.mp4", T0)
+    north_job, east_job = _queue([north, east])
+    with session_scope() as session:
+        claim_job(session, "host:1:local", lease_s=60, job_ids=[east_job])
+    admin = bearer(make_user("admin", "admin"))
+    manager = bearer(make_user("manager", "palm-manager", ["Palm Court"]))
+    officer = bearer(make_user("officer", "officer"))
+    with TestClient(create_app()) as client:
+        everything = client.get("/api/v1/jobs", headers=admin)
+        assert everything.status_code == 200
+        rows = {row["id"]: row for row in everything.json()}
+        assert set(rows) == {north_job, east_job}
+        east_row = rows[east_job]
+        assert east_row["camera"] == "east-gate" and east_row["status"] == "running"
+        assert east_row["attempts"] == 1 and east_row["max_attempts"] == 3 and east_row["worker"] == "host:1:local"
+        assert east_row["started_at"].endswith("+08:00") and east_row["finished_at"] is None
+        assert set(east_row) == {"id", "kind", "segment_id", "camera", "status", "engine", "attempts",
+                                 "max_attempts", "progress", "error", "worker", "created_at", "started_at",
+                                 "finished_at"}
+        running = client.get("/api/v1/jobs", params={"status": "running"}, headers=admin).json()
+        assert [row["id"] for row in running] == [east_job]
+        by_camera = client.get("/api/v1/jobs", params={"camera": "north-gate"}, headers=admin).json()
+        assert [row["id"] for row in by_camera] == [north_job]
+        own = client.get("/api/v1/jobs", headers=manager).json()
+        assert [row["id"] for row in own] == [north_job]
+        assert client.get("/api/v1/jobs", params={"camera": "east-gate"}, headers=manager).json() == []
+        assert client.get("/api/v1/jobs", headers=officer).status_code == 403
+        assert client.get("/api/v1/jobs").status_code == 401
+        bad = client.get("/api/v1/jobs", params={"status": "sleeping"}, headers=admin)
+        assert bad.status_code == 422
+        assert client.get("/api/v1/jobs", params={"limit": 1}, headers=admin).json()[0]["id"] == east_job
