@@ -119,6 +119,13 @@ export function el(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") node.className = value;
     else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "style") {
+      // Through the CSSOM: the pages' Content-Security-Policy refuses style attributes.
+      for (const rule of String(value).split(";")) {
+        const at = rule.indexOf(":");
+        if (at > 0) node.style.setProperty(rule.slice(0, at).trim(), rule.slice(at + 1).trim());
+      }
+    }
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (value === true) node.setAttribute(key, "");
     else node.setAttribute(key, value);

@@ -103,7 +103,7 @@ function showOutcome(row, state, outcome, result, stated, fromName) {
   const end = wallOf(result.end);
   if (result.status === "imported") {
     row.classList.add("done");
-    state.textContent = "Uploaded; indexing is queued";
+    state.textContent = "Uploaded; its indexing shows in the footage list below";
     const source = stated ? "as you stated" : fromName && `${start.date} ${start.time}` === fromName ? "from the file name" : "from the recording";
     outcome.textContent = `Covers ${start.date} ${start.time} to ${end.date !== start.date ? `${end.date} ` : ""}${end.time} (${source}). If that is wrong, tell your administrator.`;
   } else if (result.status === "duplicate") {
@@ -134,10 +134,14 @@ function segmentRow(s) {
     el("td", {}, duration(s.duration_s)),
     el(
       "td",
-      { class: "indexing" },
-      el("span", { class: `badge state-${s.status}` }, state),
-      progress != null && s.status !== "indexed" ? el("progress", { max: 1, value: progress }) : null,
-      error ? el("span", { class: "error small" }, ` ${error}`) : null,
+      {},
+      el(
+        "div",
+        { class: "indexing" },
+        el("span", { class: `badge state-${s.status}` }, state),
+        progress != null && s.status !== "indexed" ? el("progress", { max: 1, value: progress }) : null,
+        error ? el("span", { class: "error small" }, ` ${error}`) : null,
+      ),
     ),
   );
 }

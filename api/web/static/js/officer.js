@@ -149,6 +149,8 @@ async function search() {
     grid.replaceChildren(...state.events.map(tile));
     renderTimeline();
     showCount();
+    // On a phone the form fills the screen: bring the results up.
+    if (window.matchMedia("(max-width: 600px)").matches) status.scrollIntoView({ block: "start" });
   } catch (err) {
     status.textContent = err.message;
   } finally {
@@ -223,6 +225,10 @@ async function start() {
     form = new SearchForm(document.getElementById("search-form"), { sites, cameras, onSubmit: search });
     if (!cameras.length) status.textContent = "No cameras yet: an administrator adds them with 'gatewatch cameras add'.";
     document.addEventListener("keydown", onKey);
+    // A button would otherwise take Space's keyup as a click and reopen the clip just paused.
+    document.addEventListener("keyup", (e) => {
+      if (e.key === " " && e.target.closest && e.target.closest(".tile")) e.preventDefault();
+    });
     more.addEventListener("click", loadMore);
     await cases.load();
   } catch (err) {

@@ -70,6 +70,13 @@ export class Player {
       }
     }
     if (this.loading !== loading) return;
+    // A stream-copied clip can start well before the pre-roll (at the keyframe before it): begin at the pre-roll.
+    const lead = (Date.parse(event.start) - this.roll(this.pre) * 1000 - this.startMs) / 1000;
+    if (lead > 0.5) {
+      this.video.addEventListener("loadedmetadata", () => {
+        if (this.loading === loading) this.video.currentTime = lead;
+      }, { once: true });
+    }
     this.video.src = url;
     this.tick();
     try {
