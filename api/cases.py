@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import av
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 class CaseError(ValueError):
     """A case request that cannot be carried out as given, with what to change."""
+
+
+class ExportFailed(CaseError):
+    """A clip of the case could not be cut from its stored segments."""
 
 
 class CaseNotFound(LookupError):
@@ -287,6 +292,12 @@ def export_case(session: Session, case: Case, out: Path, *, exported_by: str, pr
                 missing.append({"item": item.id, "camera": camera.id, "event_id": item.event_id,
                                 "problem": "no stored footage", "detail": str(exc)})
                 continue
+            except (clip_cutting.ClipError, clip_cutting.BadClipWindow, av.error.FFmpegError, OSError) as exc:
+                # Evidence must not silently leave an item out: refuse the whole export, saying which item failed.
+                raise ExportFailed(
+                    f"the clip of item {item.id} (camera {camera.id}) could not be cut ({exc}); remove the item "
+                    "or check its stored segments, then export again"
+                ) from exc
             package_clips.append(PackageClip(
                 path=clip.path, camera=camera.id, site=camera.site.name, gate=camera.gate,
                 timezone=camera.timezone, start=clip.start, end=clip.end, sources=_sources(session, clip.sources),
