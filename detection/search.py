@@ -32,6 +32,8 @@ SORTS = ("time", "-time", "score")
 MAX_LIMIT = 500
 MAX_TIME_OF_DAY_DAYS = 400
 MAX_BUCKETS = 20_000
+# Footage times outside these years are typing mistakes; refusing them also keeps date arithmetic in range.
+MIN_YEAR, MAX_YEAR = 1971, 2199
 
 
 class SearchError(ValueError):
@@ -201,7 +203,8 @@ def parse_time_of_day(value: str) -> TimeOfDay:
     h1, m1, s1, h2, m2, s2 = match.groups()
     try:
         start = time(int(h1), int(m1), int(s1 or 0))
-        end = time(int(h2), int(m2), int(s2 or 0)) if h2 != "24" else time(0, 0)
+        midnight = h2 == "24" and m2 == "00" and not s2
+        end = time(0, 0) if midnight else time(int(h2), int(m2), int(s2 or 0))
     except ValueError as exc:
         raise BadTimeOfDay(f"time of day {value!r} has an impossible time ({exc}); use 00:00 to 23:59") from exc
     if start == end:
@@ -218,6 +221,8 @@ def parse_time(value: str, timezone: str | None, what: str = "time") -> datetime
         raise MalformedTime(
             f"{what} {value!r} is not an ISO 8601 time; write it like 2024-11-07T05:00:00+08:00"
         ) from exc
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise MalformedTime(f"{what} {value!r} is out of range; give a time between {MIN_YEAR} and {MAX_YEAR}")
     if parsed.tzinfo is None:
         if timezone is None:
             raise MalformedTime(f"{what} {value!r} has no offset and the cameras asked about are in different "
@@ -411,6 +416,15 @@ def _validate(query: EventQuery) -> None:
     for value, what in ((query.start, "from"), (query.end, "to")):
         if value is not None and value.tzinfo is None:
             raise MalformedTime(f"{what} {value.isoformat()} has no time zone; add an offset such as +08:00")
+        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise MalformedTime(f"{what} {value.isoformat()} is out of range; give a time between {MIN_YEAR} and "
+                                f"{MAX_YEAR}")
+    for values, what in ((query.zones, "zone"), (query.colours, "colour"), (query.sites, "site"),
+                         (query.gates, "gate"), (query.cameras, "camera")):
+        for value in values:
+            if len(value) > 200 or any(ord(ch) < 32 for ch in value):
+                raise BadFilter(f"{what} {value[:40]!r} is not a name; give it without control characters, "
+                                "in 200 characters or fewer")
     if query.start and query.end and query.end <= query.start:
         raise InvalidWindow(f"the window ends ({query.end.isoformat()}) before it starts "
                             f"({query.start.isoformat()}); give a 'to' later than 'from'")
@@ -481,12 +495,18 @@ def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
         if data["s"] != sort:
             raise BadCursor(f"this cursor belongs to a search sorted by {data['s']!r}; repeat that search or "
                             "start again without a cursor")
+        event_id = int(event_id)
+        if not 0 <= event_id < 2**62:
+            raise ValueError("event id out of range")
         if sort == "score":
-            return float(value), int(event_id)
-        return datetime.fromisoformat(value).astimezone(UTC), int(event_id)
+            return float(value), event_id
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("cursor time without offset")
+        return moment.astimezone(UTC), event_id
     except BadCursor:
         raise
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
         raise BadCursor("the cursor is not one this search handed out; start again without a cursor") from exc
 
 

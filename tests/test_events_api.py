@@ -93,6 +93,10 @@ def test_summary_counts_per_camera_per_bucket(client, world: World, officer) -> 
     ({"camera": "north", "cursor": "not-a-cursor"}, "without a cursor"),
     ({"camera": "north", "sort": "colour"}, "sort"),
     ({"camera": "north", "min_score": "2"}, "min_score"),
+    ({"camera": "north", "from": "0001-01-01T00:00:00+05:00", "to": "2024-11-07T06:00:00"}, "out of range"),
+    ({"camera": "north", "zone": "bar\x00rier"}, "control characters"),
+    # A cursor whose time has no offset (hand-made): refused, not a server error.
+    ({"camera": "north", "cursor": "eyJzIjoidGltZSIsImsiOlsiMjAyNC0xMS0wN1QwNTowMDowMCIsMV19"}, "without a cursor"),
 ])
 def test_bad_input_is_a_422_that_says_what_to_fix(client, world: World, officer, params, says) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/api/v1/events", params=params, headers=officer)
@@ -132,6 +136,7 @@ def test_event_view_and_thumbnail(client, world: World, officer) -> None:  # typ
     assert client.get(f"/api/v1/events/{world.events['north_truck']}/thumbnail.jpg",
                       headers=officer).status_code == 404
     assert client.get("/api/v1/events/999999", headers=officer).status_code == 404
+    assert client.get(f"/api/v1/events/{2**70}/clip.mp4", headers=officer).status_code == 422
 
 
 def test_event_clip_with_range_requests(client, world: World, officer) -> None:  # type: ignore[no-untyped-def]

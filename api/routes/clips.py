@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api import audit
 from api.auth import Principal
 from api.deps import DbSession, client_addr, reachable_camera, require_role
-from api.routes.events import event_or_error
+from api.routes.events import EventId, event_or_error
 from api.schemas.events import NoFootageOut, local_iso
 from detection.search import SearchError, parse_time
 from footage.clips import BadClipWindow, Clip, ClipError, NoFootage, cached_clip, sources_for
@@ -64,7 +64,7 @@ def _serve(request: Request, session: Session, principal: Principal, clip: Clip,
 
 @router.get("/events/{event_id}/clip.mp4", response_class=FileResponse, responses=MP4,  # type: ignore[arg-type]
             summary="The clip of an event, with pre- and post-roll")
-def event_clip(event_id: int, request: Request, session: DbSession,
+def event_clip(event_id: EventId, request: Request, session: DbSession,
                principal: Principal = Depends(require_role("admin", "officer")),
                pre: float = Query(5.0, ge=0, le=600, description="Seconds before the event."),
                post: float = Query(5.0, ge=0, le=600, description="Seconds after the event."),

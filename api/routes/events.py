@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import Path as FastApiPath
 from sqlalchemy.orm import Session
 
 from api import audit
@@ -27,6 +28,7 @@ router = APIRouter(tags=["events"])
 
 Searcher = Annotated[Principal, Depends(require_role("admin", "officer"))]
 Params = Annotated[SearchParams, Depends(search_params)]
+EventId = Annotated[int, FastApiPath(ge=1, le=2**62, description="Event id.")]
 
 
 def build_query(session: Session, principal: Principal, params: SearchParams) -> EventQuery:
@@ -90,7 +92,7 @@ def events_summary(request: Request, session: DbSession, principal: Searcher, pa
 
 
 @router.get("/events/{event_id}", response_model=EventDetail, summary="One event with its track")
-def get_event(event_id: int, request: Request, session: DbSession, principal: Searcher) -> EventDetail:
+def get_event(event_id: EventId, request: Request, session: DbSession, principal: Searcher) -> EventDetail:
     event, camera = event_or_error(session, principal, event_id)
     audit.record(session, user_name=principal.name, action="event_view", obj=f"event:{event_id}",
                  detail={"camera": camera.id}, remote_addr=client_addr(request))
@@ -100,7 +102,7 @@ def get_event(event_id: int, request: Request, session: DbSession, principal: Se
 
 @router.get("/events/{event_id}/thumbnail.jpg", response_class=Response, summary="The event's best crop (JPEG)",
             responses={200: {"content": {"image/jpeg": {}}}})
-def event_thumbnail(event_id: int, session: DbSession, principal: Searcher) -> Response:
+def event_thumbnail(event_id: EventId, session: DbSession, principal: Searcher) -> Response:
     # Not audited one by one: a results page loads fifty, and the search that listed them is recorded.
     event_or_error(session, principal, event_id)
     thumb = session.get(EventThumbnail, event_id)
@@ -109,4 +111,4 @@ def event_thumbnail(event_id: int, session: DbSession, principal: Searcher) -> R
     return Response(thumb.jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
-__all__ = ["build_query", "event_or_error", "router"]
+__all__ = ["EventId", "build_query", "event_or_error", "router"]
