@@ -31,8 +31,10 @@ class ActivitySettings:
     """Length of the rolling window whose median P-frame size is the quiet baseline."""
     spike_mads: float = 4.0
     """A frame is a candidate when its size exceeds the baseline by this many median absolute deviations..."""
-    spike_min_ratio: float = 0.25
+    spike_min_ratio: float = 0.5
     """...and by at least this fraction of the baseline."""
+    spike_run: int = 5
+    """Sizes are median-filtered over this many P-frames first, so only a run of large frames counts."""
     candidate_pad_s: float = 1.5
     """Seconds added on both sides of a packet candidate before motion is measured."""
     motion_fps: float = 6.0
@@ -109,6 +111,11 @@ def packet_candidates(trace: PacketTrace, settings: ActivitySettings) -> list[Sp
     baseline = _rolling_median(sizes, window)
     deviation = _rolling_median(np.abs(sizes - baseline), window)
     threshold = baseline + np.maximum(settings.spike_mads * deviation, settings.spike_min_ratio * baseline)
+    # Motion makes a run of large frames; a lone large frame is the encoder's (e.g. after a keyframe).
+    run = settings.spike_run
+    if len(sizes) >= run:
+        windows = np.lib.stride_tricks.sliding_window_view(np.pad(sizes, run // 2, mode="edge"), run)
+        sizes = np.median(windows, axis=1)[: len(times)]
     hot = times[sizes > threshold]
     spans = [Span(float(t), float(t)) for t in hot]
     return pad_spans(merge_spans(spans, gap_s=1.0), settings.candidate_pad_s, settings.candidate_pad_s,

@@ -8,16 +8,18 @@ import numpy as np
 COLOURS = ("white", "black", "grey", "red", "orange", "yellow", "green", "blue", "brown", "purple")
 
 _HUES = (  # OpenCV hue runs 0..179
-    (0, 9, "red"),
-    (10, 21, "orange"),
-    (22, 34, "yellow"),
+    (0, 7, "red"),
+    (8, 14, "orange"),
+    (15, 34, "yellow"),
     (35, 84, "green"),
     (85, 129, "blue"),
     (130, 154, "purple"),
     (155, 179, "red"),
 )
-CHROMATIC_SHARE = 0.3
+CHROMATIC_SHARE = 0.18
 """Share of saturated pixels above which the body is taken to be coloured rather than white, grey or black."""
+BLUE_SATURATION = 140
+"""CCTV pictures often carry a blue cast: a bluish pixel must be this saturated to count as blue paint."""
 
 
 def _hue_word(hue: float) -> str:
@@ -39,7 +41,8 @@ def dominant_colour(crop_bgr: np.ndarray) -> str | None:
     centre = crop_bgr[height // 4 : height - height // 4, width // 4 : width - width // 4]
     hsv = cv2.cvtColor(centre, cv2.COLOR_BGR2HSV).reshape(-1, 3).astype(np.float32)
     hue, sat, val = hsv[:, 0], hsv[:, 1], hsv[:, 2]
-    chromatic = (sat > 90) & (val > 50)
+    bluish = (hue >= 85) & (hue <= 129)
+    chromatic = (val > 50) & (((sat > 90) & ~bluish) | (sat > BLUE_SATURATION))
     if chromatic.mean() >= CHROMATIC_SHARE:
         hues = hue[chromatic]
         votes: dict[str, int] = {}
@@ -49,9 +52,10 @@ def dominant_colour(crop_bgr: np.ndarray) -> str | None:
         if word in {"orange", "red"} and float(np.median(val[chromatic])) < 110:
             return "brown" if word == "orange" else "red"
         return word
-    brightness = float(np.median(val))
-    if brightness >= 165:
+    # Between the median and the bright end: windows and shadows pull the median of a white car down.
+    brightness = float(np.percentile(val, 50) + np.percentile(val, 90)) / 2
+    if brightness >= 160:
         return "white"
-    if brightness <= 60:
+    if brightness <= 70:
         return "black"
     return "grey"

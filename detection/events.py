@@ -1,6 +1,7 @@
 """Tracks into events: one event per tracked object, with label, times, zones, dwell, stationarity and looks.
 
-Tracks broken by the index's gaps are joined first: a vehicle that stopped (motion ended, so detection
+Tracks broken by the index's gaps are joined first: a fast object that the tracker lost for a frame or
+two at a few frames a second shows up again where it was heading; a vehicle that stopped (motion ended, so detection
 paused) and later drove off is seen as two tracks standing in the same place; a parked car is seen once
 per active span. Both become one event, so a stop at the barrier keeps its whole dwell and a parked car is
 reported once per segment, flagged stationary.
@@ -72,6 +73,18 @@ def _still(observations: list[Observation]) -> bool:
     return all(math.dist((x0, y0), _centre(o.box)) <= radius for o in observations)
 
 
+def _predicted_near(earlier: list[Observation], first: Observation) -> bool:
+    """Whether ``first`` lies where the earlier track, moving on at its last speed, would be by then."""
+    recent = [o for o in earlier if o.t >= earlier[-1].t - 1.0]
+    if len(recent) < 2 or recent[-1].t <= recent[0].t:
+        return False
+    (x0, y0), (x1, y1) = _centre(recent[0].box), _centre(recent[-1].box)
+    span = recent[-1].t - recent[0].t
+    gap = first.t - recent[-1].t
+    predicted = (x1 + (x1 - x0) / span * gap, y1 + (y1 - y0) / span * gap)
+    return math.dist(predicted, _centre(first.box)) <= _size(recent)
+
+
 def join_tracks(tracks: list[Track]) -> list[Track]:
     """Join tracks of one object split by a gap in tracking (see the module docstring); keeps time order."""
     joined: list[Track] = []
@@ -83,13 +96,18 @@ def join_tracks(tracks: list[Track]) -> list[Track]:
             last = earlier.observations[-1]
             if last.t >= first.t or _group(_label(earlier.observations)) != group:
                 continue
-            overlap = _iou(last.box, first.box)
-            if overlap < JOIN_IOU:
-                continue
             gap_s = first.t - last.t
-            stopped = _still(earlier.observations[-3:]) and _still(track.observations[:3])
-            if (gap_s <= 2 * TRACK_MEMORY_S or stopped) and (best is None or overlap > best[0]):
-                best = (overlap, earlier)
+            overlap = _iou(last.box, first.box)
+            if overlap >= JOIN_IOU:
+                stopped = _still(earlier.observations[-2:]) and _still(track.observations[:2])
+                if not (gap_s <= 2 * TRACK_MEMORY_S or stopped):
+                    continue
+            elif not (gap_s <= 2 * TRACK_MEMORY_S and _predicted_near(earlier.observations, first)):
+                # A tracker that lost a fast object at a few frames a second starts it again further on.
+                continue
+            score = max(overlap, 0.01)
+            if best is None or score > best[0]:
+                best = (score, earlier)
         if best is None:
             joined.append(Track(track.track_id, list(track.observations), track.best_crop, track.best_score))
             continue

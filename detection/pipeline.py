@@ -4,7 +4,7 @@ Stages (each in its own module, each testable on a clip):
 1. ``decode.read_packets``: demux only, the per-frame size and keyframe trace;
 2. ``activity.find_activity``: the cheap pass, active spans from packet sizes, keyframes and motion;
 3. detection at ``settings.detect_fps`` inside the active spans, with ByteTrack; a span is followed on while
-   a tracked object is still in view at its end, so a pass is never cut short;
+   a tracked object is still moving at its end, so a pass is never cut short;
 4. ``events.tracks_to_events``: tracks into events.
 ``dense_reference`` runs the same detector and tracker on every frame: what the index is measured against.
 """
@@ -23,7 +23,7 @@ from detection.records import CameraSpec, SegmentIndex
 from detection.tracking import SegmentTracker, TrackBook
 
 FOLLOW_S = 2.0
-"""Seconds detection goes on past a span's end while something is still tracked."""
+"""Seconds detection goes on past a span's end while a tracked object is still moving."""
 MAX_FOLLOW_S = 120.0
 """Following stops after this long past a span's end (an object that stays is joined by events.join_tracks)."""
 
@@ -66,16 +66,16 @@ def _run_detection(
         stretch = Span(start, span.end_s)
         followed = 0.0
         while True:
-            tracked_now = 0
+            moving_now = False
             last_t = stretch.start_s
             for _, t, frame in iter_frames(path, [stretch], every_s=every_s, rotation=rotation, origin_s=origin_s):
                 tracked = tracker.update(detector.detect([frame])[0])
                 book.add(t, frame, tracked)
                 frames_detected += 1
-                tracked_now = len(tracked)
                 last_t = t
+            moving_now = bool(frames_detected) and book.moving_at(last_t)
             covered_until = max(covered_until, stretch.end_s, last_t)
-            if not (follow and tracked_now and covered_until < duration_s and followed < MAX_FOLLOW_S):
+            if not (follow and moving_now and covered_until < duration_s and followed < MAX_FOLLOW_S):
                 break
             stretch = Span(covered_until + max(every_s, 1e-3) / 2, min(duration_s, covered_until + FOLLOW_S))
             followed += FOLLOW_S

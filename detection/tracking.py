@@ -58,7 +58,8 @@ class SegmentTracker:
             track_low_thresh=0.1,
             new_track_thresh=0.25,
             track_buffer=max(1, round(memory_s * fps)),
-            match_thresh=0.8,
+            # At a few frames a second a car moves most of its length between frames: match on less overlap.
+            match_thresh=0.95,
             fuse_score=True,
         )
         # This ByteTrack counts its buffer in frames fed, whatever their rate.
@@ -86,6 +87,21 @@ class TrackBook:
     def new_stretch(self) -> None:
         """The next tracker's ids start after every id used so far."""
         self._offset = self._max_seen
+
+    def moving_at(self, t: float, window_s: float = 1.0, fraction: float = 0.25) -> bool:
+        """Whether a track seen at time t moved more than ``fraction`` of its size over the last ``window_s``."""
+        for track in self.tracks.values():
+            last = track.observations[-1]
+            if abs(last.t - t) > 1e-6:
+                continue
+            recent = [o for o in track.observations if o.t >= t - window_s]
+            first = recent[0]
+            size = ((last.box[2] - last.box[0]) * (last.box[3] - last.box[1])) ** 0.5
+            dx = (first.box[0] + first.box[2] - last.box[0] - last.box[2]) / 2
+            dy = (first.box[1] + first.box[3] - last.box[1] - last.box[3]) / 2
+            if (dx * dx + dy * dy) ** 0.5 > fraction * size:
+                return True
+        return False
 
     def add(self, t: float, frame: np.ndarray, tracked: list[tuple[int, np.ndarray, float, int]]) -> None:
         """Record the boxes one tracker returned for the frame shown at time t."""

@@ -1,0 +1,271 @@
+"""Indexing benchmark: speed against the limits and the naive loop, recall against the dense reference.
+
+Run: ``YOLO_OFFLINE=1 .venv/bin/python bench/index.py [--minutes 20] [--passes-per-hour 24]``
+Prints ONE JSON object. The footage is built (and cached) by bench/build_footage.py under bench/out/;
+DVR-Scan, the peer, is installed into its own venv bench/out/.venv-dvrscan (never into .venv).
+See bench/RESULTS.md for what each figure means and the figures measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from build_footage import FPS, build  # noqa: E402
+
+CHILD = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from detection.detector import Detector
+from detection.pipeline import index_segment
+from detection.records import CameraSpec
+detector = Detector.load()
+loaded = time.perf_counter() - t0
+result = index_segment(sys.argv[1], CameraSpec(), detector=detector)
+events = [dict(label=e.label, start_s=e.start_s, end_s=e.end_s, stationary=e.stationary, track=e.track)
+          for e in result.events]
+print(json.dumps(dict(events=events, stats=result.stats, load_s=loaded,
+                      maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+"""
+
+
+def _speed(duration_s: float, wall_s: float) -> float:
+    return round(duration_s / wall_s, 1) if wall_s > 0 else float("inf")
+
+
+def decode_all(path: Path) -> tuple[float, int]:
+    began = time.perf_counter()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        frames = sum(1 for _ in container.decode(stream))
+    return time.perf_counter() - began, frames
+
+
+def keyframes_only(path: Path) -> tuple[float, int]:
+    began = time.perf_counter()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONKEY"
+        frames = sum(1 for _ in container.decode(stream))
+    return time.perf_counter() - began, frames
+
+
+def naive_per_frame(path: Path, seconds: float, start_s: float) -> tuple[float, int]:
+    """ultralytics ``track(persist=True)`` on every frame of a stretch; seconds per frame."""
+    from detection.detector import COCO_LABELS, Detector
+
+    model = Detector.load().yolo
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        container.seek(int(start_s / float(stream.time_base)), stream=stream)
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(stream)
+                  if f.time is not None and start_s <= f.time < start_s + seconds]
+    model.track(frames[0], persist=True, verbose=False, classes=sorted(COCO_LABELS))  # warm-up
+    began = time.perf_counter()
+    for frame in frames:
+        model.track(frame, persist=True, verbose=False, classes=sorted(COCO_LABELS))
+    return (time.perf_counter() - began) / len(frames), len(frames)
+
+
+def run_index(path: Path) -> dict:
+    began = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path)], cwd=REPO, capture_output=True, text=True,
+                         check=True, env={**os.environ, "YOLO_OFFLINE": "1"})
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["process_wall_s"] = time.perf_counter() - began
+    return result
+
+
+def ensure_dvrscan(out_dir: Path) -> Path:
+    venv = out_dir / ".venv-dvrscan"
+    exe = venv / "bin" / "dvr-scan"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "dvr-scan"], check=True)
+    return exe
+
+
+def run_dvrscan(exe: Path, path: Path, minutes: float, out_dir: Path) -> dict:
+    """DVR-Scan over the first ``minutes`` of the file (motion only, no labels), timed."""
+    end = time.strftime("%H:%M:%S", time.gmtime(minutes * 60))
+    began = time.perf_counter()
+    proc = subprocess.run([str(exe), "-i", str(path), "-so", "-et", end, "-q"], capture_output=True, text=True,
+                          cwd=out_dir)
+    wall = time.perf_counter() - began
+    return {"returncode": proc.returncode, "wall_s": round(wall, 2), "scanned_s": minutes * 60,
+            "x_realtime": _speed(minutes * 60, wall), "stderr_tail": proc.stderr[-300:]}
+
+
+def _box_at(track: list[list[float]], t: float) -> list[float]:
+    return min(track, key=lambda row: abs(row[0] - t))[1:]
+
+
+def _iou(a: list[float], b: list[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _same_object(a: dict, b: dict) -> bool:
+    """Overlap in time and, at the middle of that overlap, boxes that overlap in space."""
+    lo, hi = max(a["start_s"], b["start_s"]), min(a["end_s"], b["end_s"])
+    if hi < lo - 0.5:
+        return False
+    middle = (lo + hi) / 2
+    return _iou(_box_at(a["track"], middle), _box_at(b["track"], middle)) >= 0.2
+
+
+VEHICLES = {"car", "truck", "bus", "motorcycle", "bicycle"}
+
+
+def compare(reference: list[dict], found: list[dict]) -> dict:
+    """Recall of moving-vehicle reference tracks >= 1 s, precision of moving-vehicle events, time errors."""
+    def moving(e: dict) -> bool:
+        return e["label"] in VEHICLES and not e["stationary"]
+
+    targets = [e for e in reference if moving(e) and e["end_s"] - e["start_s"] >= 1.0]
+    candidates = [e for e in found if moving(e)]
+    used: set[int] = set()
+    starts, ends, hits = [], [], 0
+    for ref in targets:
+        match = next((i for i, e in enumerate(candidates) if i not in used and _same_object(ref, e)), None)
+        if match is None:
+            match = next((i for i, e in enumerate(candidates) if _same_object(ref, e)), None)
+        if match is None:
+            continue
+        hits += 1
+        used.add(match)
+        starts.append(abs(candidates[match]["start_s"] - ref["start_s"]))
+        ends.append(abs(candidates[match]["end_s"] - ref["end_s"]))
+    references_any = [e for e in reference if e["label"] in VEHICLES]
+    true_found = sum(1 for e in candidates if any(_same_object(e, r) for r in references_any))
+    return {
+        "reference_tracks": len(targets),
+        "found_moving_vehicle_events": len(candidates),
+        "recall": round(hits / len(targets), 3) if targets else None,
+        "precision": round(true_found / len(candidates), 3) if candidates else None,
+        "median_start_error_s": round(statistics.median(starts), 3) if starts else None,
+        "median_end_error_s": round(statistics.median(ends), 3) if ends else None,
+    }
+
+
+def dense(path: Path, inserts: list, every: bool) -> tuple[list[dict], dict]:
+    """The same detector and tracker on every frame of the spliced windows (pad 1 s)."""
+    from detection.decode import Span
+    from detection.detector import Detector
+    from detection.pipeline import dense_reference
+    from detection.records import CameraSpec
+
+    detector = Detector.load()
+    chosen, seen = [], set()
+    for insert in inserts:
+        if every or insert.window not in seen:
+            chosen.append(insert)
+            seen.add(insert.window)
+    events: list[dict] = []
+    frames, wall = 0, 0.0
+    for insert in chosen:
+        length = insert.src_end_s - insert.src_start_s
+        span = Span(max(0.0, insert.at_s - 1.0), insert.at_s + length + 1.0)
+        result = dense_reference(path, CameraSpec(), detector=detector, spans=[span])
+        frames += int(result.stats["frames_detected"])
+        wall += result.stats["wall_s"]
+        found = [dict(label=e.label, start_s=e.start_s, end_s=e.end_s, stationary=e.stationary, track=e.track)
+                 for e in result.events]
+        copies = [i for i in inserts if i.window == insert.window] if not every else [insert]
+        for copy in copies:
+            shift = copy.at_s - insert.at_s
+            for e in found:
+                events.append({**e, "start_s": e["start_s"] + shift, "end_s": e["end_s"] + shift,
+                               "track": [[r[0] + shift, *r[1:]] for r in e["track"]]})
+    return events, {"frames": frames, "wall_s": round(wall, 1), "per_frame_s": round(wall / max(frames, 1), 4)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=20.0, help="length of the built footage")
+    parser.add_argument("--passes-per-hour", type=int, default=24, help="windows of real passes spliced per hour")
+    parser.add_argument("--footage", type=Path, default=REPO.parent / "shared" / "footage")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
+    parser.add_argument("--naive-seconds", type=float, default=15.0, help="footage timed for the naive loop")
+    parser.add_argument("--dvrscan-minutes", type=float, default=3.0, help="footage DVR-Scan scans (0: skip)")
+    parser.add_argument("--dense-every-window", action="store_true",
+                        help="run the dense reference on every spliced window, not once per distinct window")
+    args = parser.parse_args(argv)
+
+    video, inserts = build(args.footage, args.out, args.minutes, args.passes_per_hour)
+    with av.open(str(video)) as container:
+        duration = float(container.duration) / 1e6
+    report: dict = {"footage": {"file": str(video.relative_to(REPO)), "duration_s": duration, "fps": FPS,
+                                "windows_spliced": len(inserts),
+                                "windows": [(i.window, i.at_s) for i in inserts]}}
+    wall, frames = decode_all(video)
+    report["decode_all"] = {"wall_s": round(wall, 2), "frames": frames, "x_realtime": _speed(duration, wall)}
+    wall, frames = keyframes_only(video)
+    report["keyframes_only"] = {"wall_s": round(wall, 2), "frames": frames, "x_realtime": _speed(duration, wall)}
+
+    index = run_index(video)
+    index_wall = index["stats"]["wall_s"]
+    report["gatewatch"] = {
+        "index_wall_s": index_wall, "model_load_s": round(index["load_s"], 2),
+        "process_wall_s": round(index["process_wall_s"], 2),
+        "x_realtime": _speed(duration, index_wall),
+        "x_realtime_with_model_load": _speed(duration, index_wall + index["load_s"]),
+        "peak_rss_mb": round(index["maxrss_mb"], 1), "stats": index["stats"],
+        "events": len(index["events"]),
+    }
+    start = inserts[0].at_s
+    per_frame, naive_frames = naive_per_frame(video, args.naive_seconds, start)
+    naive_x = (1.0 / FPS) / per_frame
+    report["naive_loop"] = {
+        "method": f"ultralytics model.track(persist=True) on every frame of {naive_frames} frames "
+                  f"({args.naive_seconds:g} s from {start:g} s); per-frame cost extrapolated to the whole file",
+        "per_frame_s": round(per_frame, 4), "x_realtime": round(naive_x, 2),
+        "extrapolated_wall_s": round(per_frame * duration * FPS, 1),
+    }
+    report["gatewatch_over_naive"] = round(report["gatewatch"]["x_realtime"] / naive_x, 1)
+
+    reference, dense_stats = dense(video, inserts, args.dense_every_window)
+    report["dense_reference"] = {
+        "coverage": ("every frame of every spliced window (+-1 s)" if args.dense_every_window else
+                     "every frame of the first copy of each distinct window (+-1 s), its events shifted onto the "
+                     "other copies (same source frames); the quiet loop between windows has nothing moving"),
+        **dense_stats, "events": len(reference),
+    }
+    report["accuracy"] = compare(reference, index["events"])
+
+    if args.dvrscan_minutes > 0:
+        try:
+            exe = ensure_dvrscan(args.out)
+            report["dvr_scan"] = run_dvrscan(exe, video, min(args.dvrscan_minutes, duration / 60), args.out)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            report["dvr_scan"] = {"error": f"could not install or run dvr-scan: {exc}"}
+    targets = {"x_realtime>=100": report["gatewatch"]["x_realtime"] >= 100,
+               "x_naive>=30": report["gatewatch_over_naive"] >= 30,
+               "recall>=0.97": (report["accuracy"]["recall"] or 0) >= 0.97,
+               "median_time_error<=1s": max(report["accuracy"]["median_start_error_s"] or 99,
+                                             report["accuracy"]["median_end_error_s"] or 99) <= 1.0,
+               "rss<1.5GB": report["gatewatch"]["peak_rss_mb"] < 1536}
+    report["targets_met"] = targets
+    report["load_average"] = os.getloadavg()
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
