@@ -167,13 +167,16 @@ def bench_python(rounds: int) -> dict[str, object]:
         search_events(session, make_query(session, **typical_queries(rng)["gate_two_hours_vehicles"]))
     cold_ms = (time.perf_counter() - t0) * 1000
     timings: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     results: dict[str, list[int]] = {}
     for _ in range(rounds):
         for name, filters in typical_queries(rng).items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             with session_scope() as session:
                 page = search_events(session, make_query(session, limit=50, **filters))
             timings.setdefault(name, []).append((time.perf_counter() - start) * 1000)
+            # CPU time of this thread (SQLite runs in it): what the query costs, whatever else the machine runs.
+            cpu.setdefault(name, []).append((time.thread_time() - start_cpu) * 1000)
             results.setdefault(name, []).append(len(page.events))
     plans = {}
     with session_scope() as session:
@@ -182,7 +185,8 @@ def bench_python(rounds: int) -> dict[str, object]:
             plans[name] = explain(session, statement)
     return {
         "first_query_ms (fills the longest-span cache)": round(cold_ms, 1),
-        **{name: {**summary_ms(values), "mean_results": round(statistics.mean(results[name]), 1)}
+        **{name: {**summary_ms(values), "mean_results": round(statistics.mean(results[name]), 1),
+                  "cpu_p50_ms": pct(cpu[name], 50), "cpu_p95_ms": pct(cpu[name], 95)}
            for name, values in timings.items()},
         "plans": plans,
         "plans_use_index": all(any("USING INDEX ix_event" in line for line in lines) and
@@ -202,7 +206,7 @@ def start_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
          str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
-        cwd=REPO, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=REPO, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=(HOME / "server.log").open("wb"),
     )
     url = f"http://127.0.0.1:{port}"
     import httpx
@@ -214,13 +218,24 @@ def start_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise SystemExit(f"uvicorn exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise SystemExit(f"uvicorn exited; see {HOME / 'server.log'}")
         time.sleep(0.1)
     proc.kill()
     raise SystemExit("uvicorn did not answer /healthz in 30 s")
 
 
-async def load(url: str, token: str, requests: int, concurrency: int) -> dict[str, object]:
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by the server process and its children (uvicorn workers)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = sum(proc.cpu_times()[:2])
+    for child in proc.children(recursive=True):
+        total += sum(child.cpu_times()[:2])
+    return total
+
+
+async def load(url: str, token: str, requests: int, concurrency: int, pid: int) -> dict[str, object]:
     import httpx
 
     rng = random.Random(13)
@@ -247,13 +262,15 @@ async def load(url: str, token: str, requests: int, concurrency: int) -> dict[st
                 latencies.setdefault(name, []).append(elapsed)
 
         await client.get("/api/v1/events", params=as_params(jobs[0][1]))  # warm the span cache
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), server_cpu_s(pid)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - t0
+        wall, cpu_used = time.perf_counter() - t0, server_cpu_s(pid) - cpu0
     everything = [v for values in latencies.values() for v in values]
     return {
         "requests": len(everything), "concurrency": concurrency, "errors": len(errors),
-        "throughput_rps": round(len(everything) / wall, 1), "all": summary_ms(everything),
+        "throughput_rps": round(len(everything) / wall, 1),
+        "server_cpu_ms_per_request": round(cpu_used * 1000 / max(1, len(everything)), 2),
+        "all": summary_ms(everything),
         **{name: summary_ms(values) for name, values in latencies.items()},
     }
 
@@ -381,8 +398,8 @@ def main() -> None:
     proc, url = start_server(args.api_workers)
     try:
         # One client first: the service time of a request, without queueing behind the others.
-        out["http_api_one_client"] = asyncio.run(load(url, token, min(200, args.requests), 1))
-        out["http_api"] = asyncio.run(load(url, token, args.requests, args.concurrency))
+        out["http_api_one_client"] = asyncio.run(load(url, token, min(200, args.requests), 1, proc.pid))
+        out["http_api"] = asyncio.run(load(url, token, args.requests, args.concurrency, proc.pid))
         out["clips"] = asyncio.run(bench_clips(url, token))
     finally:
         proc.terminate()
