@@ -15,6 +15,11 @@ from api.models import Role, User
 class AuthError(Exception):
     """Credentials are missing, wrong, or belong to a disabled user."""
 
+    def __init__(self, message: str, user_name: str | None = None) -> None:
+        super().__init__(message)
+        self.user_name = user_name
+        """Whose credentials they were, when known (a disabled user's token), for the audit trail."""
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -55,5 +60,5 @@ def authenticate_token(session: Session, token: str) -> Principal:
     if user is None or not secrets.compare_digest(user.token_hash, hash_token(token)):
         raise AuthError("unknown token")
     if user.disabled:
-        raise AuthError(f"user {user.name!r} is disabled")
+        raise AuthError(f"user {user.name!r} is disabled", user_name=user.name)
     return principal_for(user)

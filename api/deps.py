@@ -77,7 +77,7 @@ def current_principal(request: Request, session: DbSession) -> Principal:
             return authenticate_token(session, token.strip())
         except AuthError as exc:
             session.rollback()
-            record_failed_login(request, None, str(exc), "bearer")
+            record_failed_login(request, exc.user_name, str(exc), "bearer")
             raise _unauthorized(f"not signed in: {exc}") from exc
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from support_auth import Scene, make_scene, short_clip
 
-from api.audit import verify_chain
+from api.audit import list_entries, verify_chain
 from api.models import Case, User
 from detection.models import Event
 from footage.db import reset_engines, session_scope
@@ -178,6 +178,9 @@ def test_disabled_user_is_refused_everywhere(client: TestClient, admin_headers: 
         assert client.get(path, headers=bearer(token)).status_code == 401
         assert client.get(path).status_code == 401  # the session cookie died with the user
     assert client.post("/api/v1/session", json={"name": "olive", "token": token}).status_code == 401
+    with session_scope() as session:
+        refused = list_entries(session, action="login_failed").entries
+    assert {(e.user_name, e.detail["via"]) for e in refused} == {("olive", "bearer"), ("olive", "web")}
 
 
 def _free_port() -> int:
