@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Integer, Text, and_, cast, false, func, or_, select
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from detection.models import Event
 from footage.models import Camera, Site
@@ -149,8 +149,8 @@ class CameraInfo:
 class SearchPage:
     """One page of events and where the next one starts."""
 
-    events: list[Event]
-    """Matching events (``track`` not loaded)."""
+    events: list[Any]
+    """Matching events as rows with the event's columns but ``track`` (plain rows: no ORM bookkeeping)."""
     cameras: dict[str, CameraInfo]
     """The cameras of these events, by id."""
     next_cursor: str | None
@@ -479,9 +479,11 @@ def _conditions(session: Session, query: EventQuery, cameras: list[CameraInfo],
     return conditions
 
 
+EVENT_COLUMNS = tuple(column for column in Event.__table__.c if column.key != "track")
+
 # --- cursors ----------------------------------------------------------------------------------------------------
 
-def _encode_cursor(sort: str, event: Event) -> str:
+def _encode_cursor(sort: str, event: Any) -> str:
     key: list[Any] = [event.score if sort == "score" else event.start.isoformat(), event.id]
     raw = json.dumps({"s": sort, "k": key}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -545,7 +547,7 @@ def build_search(session: Session, query: EventQuery, site_ids: frozenset[int] |
     conditions = _conditions(session, query, cameras, unfiltered)
     after, order = _keyset(query.sort, query.cursor)
     statement = (
-        select(Event).options(defer(Event.track)).where(*conditions, *after).order_by(*order)
+        select(*EVENT_COLUMNS).where(*conditions, *after).order_by(*order)
         .limit(query.limit + 1)
     )
     return statement, cameras
@@ -554,7 +556,7 @@ def build_search(session: Session, query: EventQuery, site_ids: frozenset[int] |
 def search_events(session: Session, query: EventQuery, site_ids: frozenset[int] | None = None) -> SearchPage:
     """One page of the events matching ``query`` that the asker may see."""
     statement, cameras = build_search(session, query, site_ids)
-    rows = list(session.scalars(statement).all())
+    rows = list(session.execute(statement).all())
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     info = {c.id: c for c in cameras}

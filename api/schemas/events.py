@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Query
@@ -90,11 +91,12 @@ class EventOut(BaseModel):
     segment_id: int
 
     @classmethod
-    def of(cls, event: Event, camera: CameraInfo) -> EventOut:
+    def of(cls, event: Event | Any, camera: CameraInfo) -> EventOut:
         return cls(**event_fields(event, camera))
 
 
-def event_fields(event: Event, camera: CameraInfo) -> dict[str, object]:
+def event_fields(event: Event | Any, camera: CameraInfo) -> dict[str, object]:
+    """The response fields of an event (an ``Event`` or a search row: both carry the event's columns)."""
     base = get_settings().base_url.rstrip("/")
     return {
         "id": event.id, "camera": camera.id, "site": camera.site, "gate": camera.gate, "label": event.label,
