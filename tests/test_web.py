@@ -173,10 +173,23 @@ def test_manager_uploads_footage_resuming_after_a_dropped_connection(live_servic
     assert len(offsets) >= 3 and offsets[0] == 0 and offsets.count(0) == 1
     assert offsets == sorted(offsets)
 
+    # A file dropped on the page that is no video: refused, in words, with nothing stored.
+    dropped = page.evaluate_handle("""() => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File(["not a video, only text"], "ch01_20241107070000.mp4", { type: "video/mp4" }));
+        return transfer;
+    }""")
+    page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+    refused = page.locator(".upload[data-file='ch01_20241107070000.mp4']")
+    refused.locator(".outcome").filter(has_text=re.compile(r"\w")).wait_for(timeout=60_000)
+    assert "failed" in (refused.get_attribute("class") or "")
+    assert "Not accepted" in refused.inner_text()
+
     listed = page.locator(f"#segments tr:has-text('{nvr_name}')")
     listed.wait_for()
     page.wait_for_selector(f"#segments tr[data-status='indexed']:has-text('{nvr_name}')", timeout=240_000)
     assert "05:30:00" in listed.inner_text()
+    assert page.locator("#segments tr").count() == 1
     page.screenshot(path=str(shots / "manager.png"), full_page=True)
     keep_screenshot(shots / "manager.png", "manager.png")
     assert not errors, errors
@@ -243,7 +256,12 @@ def test_officer_finds_plays_files_and_exports_the_seed_case(live_service: LiveS
     page.click("#player-add")
     page.locator("#case-items li[data-item]").nth(1).wait_for()
     assert page.locator("#case-items li[data-item]").count() == 2
-    page.wait_for_timeout(800)
+
+    # Zoomed to where the events are, every mark is still on the timeline.
+    page.click("#timeline >> text=Fit to events")
+    assert page.locator("#timeline .tl-mark").count() == found
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "officer.png"), full_page=True)
     with page.expect_download(timeout=120_000) as download:
         page.click("#case-export")
@@ -261,7 +279,9 @@ def test_officer_finds_plays_files_and_exports_the_seed_case(live_service: LiveS
     page.set_viewport_size({"width": 390, "height": 844})
     columns = page.evaluate("getComputedStyle(document.getElementById('grid')).gridTemplateColumns.split(' ').length")
     assert columns == 1
+    page.locator("#player").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "officer-phone.png"), full_page=False)
+    shutil.copyfile(shots / "officer-phone.png", Path("/tmp/officer-phone.png"))
     keep_screenshot(shots / "officer.png", "officer.png")
     assert not errors, errors
     context.close()

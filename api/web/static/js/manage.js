@@ -5,7 +5,9 @@ import { api, el, notice, showWho } from "./api.js";
 import { duration, isoInZone, wallOf, wallToMs } from "./time.js";
 import { Upload } from "./upload.js";
 
-const POLL_MS = 3000;
+// Every few seconds while something is being indexed; less often once all is done.
+const POLL_BUSY_MS = 3000;
+const POLL_IDLE_MS = 15000;
 const chunkBytes = Number(document.body.dataset.chunkBytes) || 8 * 1048576;
 
 const cameraSelect = document.getElementById("u-camera");
@@ -27,7 +29,9 @@ export function startFromName(name) {
 }
 
 function mb(bytes) {
-  return `${(bytes / 1048576).toFixed(1)} MB`;
+  if (bytes < 1048576) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  if (bytes < 1073741824) return `${(bytes / 1048576).toFixed(1)} MB`;
+  return `${(bytes / 1073741824).toFixed(2)} GB`;
 }
 
 function statedStart() {
@@ -150,6 +154,7 @@ async function refreshSegments() {
   clearTimeout(pollTimer);
   const cam = camera();
   if (!cam) return;
+  let wait = POLL_BUSY_MS;
   try {
     const segments = await api("GET", `/cameras/${encodeURIComponent(cam.id)}/segments`);
     segments.sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
@@ -158,10 +163,11 @@ async function refreshSegments() {
     segmentsStatus.textContent = segments.length
       ? `${segments.length} file${segments.length === 1 ? "" : "s"}${busy ? `, ${busy} still being indexed` : ", all indexed or done"}.`
       : "No footage for this camera yet.";
+    if (!busy) wait = POLL_IDLE_MS;
   } catch (err) {
     segmentsStatus.textContent = err.message;
   }
-  pollTimer = setTimeout(refreshSegments, POLL_MS);
+  pollTimer = setTimeout(refreshSegments, wait);
 }
 
 function showCameras() {
