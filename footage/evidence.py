@@ -135,6 +135,11 @@ def _iso(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).isoformat()
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in chunks: what the audit trail records of a package handed out."""
+    return _hash_file(path)[0]
+
+
 def _hash_file(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0

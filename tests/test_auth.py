@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.audit import list_entries
+from api.auth import authenticate_token
 from api.cli.main import app as cli_app
 from api.deps import SESSION_COOKIE
-from api.users import ensure_admin
+from api.users import disable_user, ensure_admin
 from footage.db import session_scope
 from footage.models import Site
 from footage.settings import get_settings
@@ -155,6 +156,13 @@ def test_ensure_admin_creates_one_admin_once(gw_home: Path) -> None:
     assert token is not None
     with session_scope() as session:
         assert ensure_admin(session) is None
+    with session_scope() as session:
+        disable_user(session, "admin")
+    with session_scope() as session:
+        replacement = ensure_admin(session)
+    assert replacement is not None
+    with session_scope() as session:
+        assert authenticate_token(session, replacement).name == "admin2"
 
 
 def test_secrets_are_created_once_and_private(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -161,3 +162,4 @@ def test_cli_export_then_verify(gw_home: Path, footage_dir: Path, tmp_path: Path
     with session_scope() as session:
         exports = list_entries(session, action="export").entries
     assert len(exports) == 2 and exports[0].detail["burn_in"] is True
+    assert exports[1].detail["package_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()

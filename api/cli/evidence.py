@@ -19,7 +19,7 @@ from api.cases import (
 )
 from api.cli.common import cli_user, console, database, fail, print_json
 from api.models import Role
-from footage.evidence import EvidenceError, verify_package
+from footage.evidence import EvidenceError, file_sha256, verify_package
 from footage.signing import SigningKeyError
 
 
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
                 audit.record(session, user_name=principal.name, action="export", obj=f"case:{case.id}",
                              detail={"name": case.name, "clips": result.clips, "missing": len(result.missing),
                                      "exact": exact or burn_in, "burn_in": burn_in, "pre": pre, "post": post,
-                                     "output": str(output.resolve())},
+                                     "output": str(output.resolve()), "package_sha256": file_sha256(output)},
                              remote_addr="local")
         except (CaseError, CaseForbidden, EvidenceError, SigningKeyError) as exc:
             fail(str(exc))

@@ -1,6 +1,5 @@
 """HTTP routes: evidence cases and their export as a signed zip (admins and officers)."""
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path as FilePath
@@ -29,7 +28,7 @@ from api.cases import (
 from api.deps import FORBIDDEN, DbSession, client_addr, require_role
 from api.models import Role
 from api.schemas.cases import CaseCreate, CaseOut, ExportOptions, ItemsAdd, RangeIn
-from footage.evidence import EvidenceError
+from footage.evidence import EvidenceError, file_sha256
 from footage.settings import get_settings
 
 router = APIRouter(tags=["cases"])
@@ -136,16 +135,8 @@ def cases_export(case_id: Id, request: Request, session: DbSession, principal: I
                  detail={"name": case.name, "clips": result.clips, "missing": len(result.missing),
                          "exact": options.exact or options.burn_in, "burn_in": options.burn_in,
                          "pre": options.pre, "post": options.post,
-                         "package_sha256": _sha256(out)},
+                         "package_sha256": file_sha256(out)},
                  remote_addr=client_addr(request))
     session.commit()
     return FileResponse(out, media_type="application/zip", filename=export_file_name(case),
                         background=BackgroundTask(out.unlink, missing_ok=True))
-
-
-def _sha256(path: FilePath) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
