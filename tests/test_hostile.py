@@ -132,6 +132,12 @@ def test_sql_looking_filters_do_nothing(client: TestClient, admin_headers: dict[
                            json={"name": "x", "role": text}).status_code == 422
         assert client.post("/api/v1/users", headers=admin_headers,
                            json={"name": "y", "role": "officer", "sites": [text]}).status_code == 422
+        for param in ("status", "camera"):
+            response = client.get("/api/v1/jobs", headers=admin_headers, params={param: text})
+            assert response.status_code in (200, 403, 422), (param, text, response.text)
+            if response.status_code == 200:
+                assert response.json() == [], (param, text)
+        assert client.post("/api/v1/session", json={"name": text, "token": text}).status_code in (401, 422, 429)
         for action in ("disable", "rotate-token"):
             response = client.post(f"/api/v1/users/{text}/{action}", headers=admin_headers)
             assert response.status_code in (404, 422), (action, text)
