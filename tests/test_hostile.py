@@ -104,6 +104,15 @@ def test_uploads_over_the_configured_limit_are_refused(gw_home: Path, two_sites:
         tus = client.post(f"/api/v1/cameras/{palm.camera}/uploads", headers={
             **headers, "Upload-Length": "10000", "Upload-Metadata": "filename " + base64.b64encode(b"b.mp4").decode()})
         assert tus.status_code == 413
+        # A resumable upload that keeps sending past its declared length is cut off and keeps nothing extra.
+        small = client.post(f"/api/v1/cameras/{palm.camera}/uploads", headers={
+            **headers, "Upload-Length": "2000", "Upload-Metadata": "filename " + base64.b64encode(b"s.mp4").decode()})
+        assert small.status_code == 201
+        location = small.headers["Location"]
+        endless_patch = client.patch(location, content=endless(), headers={
+            **headers, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        assert endless_patch.status_code == 413
+        assert client.head(location, headers=headers).headers["Upload-Offset"] == "0"
     # Nothing of the refused bytes stays behind (the database files aside).
     leftovers = [p for p in gw_home.rglob("*") if p.is_file() and p not in before and p.stat().st_size >= 1024
                  and not p.name.startswith("gatewatch.db")]
