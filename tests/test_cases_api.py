@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from conftest import bearer, make_user
 from fastapi.testclient import TestClient
 from support_auth import make_scene, short_clip
@@ -15,8 +17,17 @@ from footage.db import session_scope
 from footage.evidence import verify_package
 
 
-def test_officer_builds_and_exports_a_case(client: TestClient, admin_headers: dict[str, str], footage_dir: Path,
-                                           tmp_path: Path) -> None:
+@pytest.fixture
+def any_db_client(gw_home_any_db: Path) -> Iterator[TestClient]:
+    """The app on SQLite and on the real PostgreSQL server."""
+    from api.app import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def test_officer_builds_and_exports_a_case(any_db_client: TestClient, footage_dir: Path, tmp_path: Path) -> None:
+    client = any_db_client
     scene = make_scene(short_clip(footage_dir / "parking_aisle_car_detection.mp4", tmp_path / "seg.mp4", 6))
     officer = bearer(make_user("officer", "olive"))
     created = client.post("/api/v1/cases", headers=officer, json={
