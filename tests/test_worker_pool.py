@@ -163,3 +163,33 @@ def test_the_service_indexes_queued_segments_on_its_local_pool(gw_home: Path, fo
     assert pool.alive == 0  # stopped with the service
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Event)) > 0
+
+
+def test_pool_hands_back_a_dead_child_s_job_at_once_and_starts_another(gw_home: Path, footage_dir: Path) -> None:
+    from detection.jobs import claim_job
+
+    make_camera("north-gate")
+    segment_id = add_segment(gw_home, "north-gate", footage_dir / "traffic_1080p_short.mp4", T0)
+    with session_scope() as session:
+        [job] = queue_segments(session, [segment_id])
+        job_id = job.id
+    # job_ids=[]: the child the pool starts in place of the dead one claims nothing, so the job stays visible.
+    pool = WorkerPool(1, job_ids=[], poll_s=0.2)
+    ctx = multiprocessing.get_context("spawn")
+    victim = ctx.Process(target=time.sleep, args=(120,))
+    victim.start()
+    pool._children[0] = victim  # a pool child that has claimed the job, and is about to be killed
+    with session_scope() as session:
+        assert claim_job(session, f"{os.uname().nodename}:{victim.pid}:local", lease_s=600) is not None
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join(10)
+    try:
+        assert pool.supervise_once()  # a new child is running
+        job = _job(job_id)
+        # Handed back at once, not after the 10-minute lease: the supervisor saw its child die.
+        assert job.status == JobStatus.QUEUED and job.attempts == 1
+        assert f"worker process {victim.pid} died (exit code -9)" in job.error
+        assert pool.alive == 1 and pool._children[0].pid != victim.pid
+    finally:
+        pool.stop(grace_s=5)
+    assert pool.alive == 0
