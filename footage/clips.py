@@ -33,6 +33,8 @@ from footage.settings import get_settings
 # Bumped whenever the cutting changes, so cached clips of an older cut are not served.
 CUT_VERSION = 1
 START_COMMENT = "gatewatch clip; first frame at "
+# Cached clips beyond this are pruned, least recently used first (GATEWATCH_CLIP_CACHE_BYTES overrides).
+CACHE_MAX_BYTES = int(os.environ.get("GATEWATCH_CLIP_CACHE_BYTES", str(10 * 1024**3)))
 
 
 @dataclass
@@ -333,15 +335,46 @@ def cached_clip(cache_dir: Path, sources: list[ClipSource], start: datetime, end
         try:
             clip = _clip_from_json(mp4, json.loads(meta.read_text()))
             if clip.size == mp4.stat().st_size:
+                os.utime(meta)  # recently used: pruned last
                 return clip
-        except (ValueError, KeyError, TypeError):
-            pass  # a damaged entry is cut again below
+        except (ValueError, KeyError, TypeError, OSError):
+            pass  # a damaged (or just pruned) entry is cut again below
     cache_dir.mkdir(parents=True, exist_ok=True)
     clip = cut_clip(sources, start, end, mp4, exact=exact, burn_in_tz=burn_in_tz)
     tmp_meta = meta.with_suffix(f".{os.getpid()}.tmp")
     tmp_meta.write_text(json.dumps(_clip_to_json(clip)))
     os.replace(tmp_meta, meta)
+    prune_cache(cache_dir, CACHE_MAX_BYTES, keep=key)
     return clip
+
+
+def prune_cache(cache_dir: Path, max_bytes: int, keep: str | None = None) -> int:
+    """Delete the least recently used cached clips until the cache holds at most ``max_bytes``; returns how many.
+
+    Clips are cheap to cut again, so the cache only has to keep the ones being watched.
+    """
+    entries = []
+    total = 0
+    for mp4 in cache_dir.glob("*.mp4"):
+        meta = mp4.with_suffix(".json")
+        try:
+            size = mp4.stat().st_size
+            used = meta.stat().st_mtime if meta.exists() else mp4.stat().st_mtime
+        except OSError:
+            continue
+        total += size
+        entries.append((used, size, mp4, meta))
+    removed = 0
+    for _, size, mp4, meta in sorted(entries, key=lambda e: e[0]):
+        if total <= max_bytes:
+            break
+        if mp4.stem == keep:
+            continue
+        for path in (meta, mp4):  # the index first: a clip without it is never served
+            path.unlink(missing_ok=True)
+        total -= size
+        removed += 1
+    return removed
 
 
 def footage_spans(session: Session, camera_id: str) -> list[tuple[datetime, datetime]]:

@@ -173,3 +173,16 @@ def test_segments_imported_by_the_catalogue_cut_across_the_join(gw_home: Path, f
     clip = cached_clip(get_settings().clips_dir, sources, start, start + timedelta(seconds=10))
     assert clip.start == datetime.fromisoformat("2024-11-07T05:00:09.600+08:00")
     assert len(frames_of(clip.path)) == pytest.approx(10.4 * FPS, abs=2)
+
+
+def test_cache_prunes_least_recently_used(world: World) -> None:
+    from footage.clips import prune_cache
+
+    cache = get_settings().clips_dir
+    with session_scope() as session:
+        sources = sources_for(session, "north", at(world, 0.0), at(world, 14.0))
+    clips = [cached_clip(cache, sources, at(world, s), at(world, s + 2.0)) for s in (0.0, 5.0, 10.0)]
+    cached_clip(cache, sources, at(world, 0.0), at(world, 2.0))  # used again: now the most recent
+    removed = prune_cache(cache, clips[0].size + 1)
+    assert removed == 2
+    assert clips[0].path.exists() and not clips[1].path.exists() and not clips[2].path.exists()
