@@ -166,12 +166,13 @@ def test_ensure_admin_creates_one_admin_once(gw_home: Path) -> None:
 
 
 def test_secrets_are_created_once_and_private(client: TestClient) -> None:
+    keys = get_settings().keys_dir
+    assert (keys / "evidence_ed25519.pem").exists() and (keys / "session_secret").exists()  # made on start
     first = client.get("/api/v1/signing-key").json()
     assert first["algorithm"] == "Ed25519" and "BEGIN PUBLIC KEY" in first["public_key_pem"]
     assert client.get("/api/v1/signing-key").json() == first
     token = make_user("officer", "olive")
     client.post("/api/v1/session", json={"name": "olive", "token": token})
-    keys = get_settings().keys_dir
     for name in ("evidence_ed25519.pem", "session_secret"):
         assert stat.S_IMODE((keys / name).stat().st_mode) == 0o600
     assert stat.S_IMODE(keys.stat().st_mode) == 0o700

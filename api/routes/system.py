@@ -1,6 +1,9 @@
 """HTTP routes: readiness, the evidence signing key, who am I, and web sign-in (the session cookie)."""
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response, status
 from sqlalchemy import select, text
 
 from api import audit
@@ -16,12 +19,22 @@ from api.deps import (
 )
 from api.schemas.cases import SigningKeyOut
 from api.schemas.users import Login, Me
-from api.sessions import SESSION_HOURS, check_login, issue_cookie
+from api.sessions import SECRET_FILE, SESSION_HOURS, check_login, issue_cookie
 from footage.models import Site
 from footage.settings import get_settings
-from footage.signing import ALGORITHM, load_or_create
+from footage.signing import ALGORITHM, load_or_create, private_secret
 
-router = APIRouter(tags=["system"])
+
+@asynccontextmanager
+async def create_keys(app: FastAPI) -> AsyncIterator[None]:
+    """On the service's first start, make the evidence signing key and the sessions' secret (0600, kept after)."""
+    settings = get_settings()
+    load_or_create(settings.keys_dir)
+    private_secret(settings.keys_dir, SECRET_FILE)
+    yield
+
+
+router = APIRouter(tags=["system"], lifespan=create_keys)
 
 
 @router.get("/healthz")
