@@ -52,6 +52,11 @@ def _naive(text: str) -> bool:
         return False
 
 
+def _hms(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]indexing[/]"),
@@ -101,7 +106,7 @@ def run_index(*, camera: str | None, since: str | None, until: str | None, worke
         wall = max(1e-6, time.monotonic() - started)
         progress.update(
             task, completed=summary.done + summary.failed,  # type: ignore[arg-type]
-            hours=f"{summary.footage_done_s / 3600:.2f}/{summary.footage_total_s / 3600:.2f} h footage",
+            hours=f"{_hms(summary.footage_done_s)}/{_hms(summary.footage_total_s)} footage",
             speed=f"{summary.footage_done_s / wall:.1f}x real time",
         )
 
@@ -186,7 +191,7 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(
                 f"{summary['done']} of {summary['segments']} segments indexed, {summary['events']} events, "
-                f"{summary['footage_s'] / 3600:.2f} h of footage in {summary['wall_s']:.1f} s "
+                f"{_hms(summary['footage_s'])} of footage in {summary['wall_s']:.1f} s "
                 f"({summary['speed'] or 0:.1f}x real time); {summary['failed']} failed"
                 + (f", {summary['running_elsewhere']} still running elsewhere" if summary["running_elsewhere"] else ""),
                 highlight=False,
