@@ -128,7 +128,8 @@ def test_manager_uploads_footage_resuming_after_a_dropped_connection(live_servic
     shutil.copyfile(footage_dir / source, upload)
     assert upload.stat().st_size > 2 * UPLOAD_CHUNK_BYTES
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark", locale="en-GB",
+                                  timezone_id="Europe/Berlin")
     page = context.new_page()
     errors = page_errors(page)
     sign_in(page, live_service, "mia")
@@ -203,8 +204,9 @@ def test_officer_finds_plays_files_and_exports_the_seed_case(live_service: LiveS
     from footage.evidence import verify_package
 
     live_service.wait_indexed("cam-north")
+    # The browser's own time zone is far from the camera's: the page must still speak camera time.
     context = browser.new_context(viewport={"width": 1400, "height": 950}, color_scheme="dark",
-                                  accept_downloads=True)
+                                  accept_downloads=True, locale="en-GB", timezone_id="America/New_York")
     page = context.new_page()
     errors = page_errors(page)
     sign_in(page, live_service, "olive")

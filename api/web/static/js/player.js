@@ -50,10 +50,11 @@ export class Player {
     const url = this.clipUrl(event);
     const { date, time } = wallOf(event.start);
     this.title.textContent = `${event.label} · ${event.gate || ""} ${event.camera} · ${date} ${time}`;
-    this.download.href = url;
+    this.download.href = `${url}&download=true`;
     this.download.setAttribute("download", `gatewatch-${event.camera}-${date}-${time.replaceAll(":", "")}.mp4`);
     this.startMs = Date.parse(event.start) - this.roll(this.pre) * 1000;
     this.clock.textContent = "loading clip…";
+    if (this.loading) this.loading.abort();
     const loading = (this.loading = new AbortController());
     try {
       const response = await fetch(url, { headers: { Range: "bytes=1-1" }, signal: loading.signal });
