@@ -16,7 +16,15 @@ from typing import Any
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from detection.celery_app import QUEUE, app
-from detection.jobs import JobTimings, claim_job, jobs_to_dispatch, mark_dispatched, requeue_expired, worker_name
+from detection.jobs import (
+    JobTimings,
+    claim_job,
+    fail_attempt,
+    jobs_to_dispatch,
+    mark_dispatched,
+    requeue_expired,
+    worker_name,
+)
 from detection.models import JobStatus
 from footage.db import session_scope
 
@@ -86,7 +94,11 @@ def _on_process_init(**_: object) -> None:
     from detection.detector import Detector
 
     _process["worker"] = worker_name("celery")
-    _process["detector"] = Detector.load()
+    try:
+        _process["detector"] = Detector.load()
+    except Exception:
+        # Left unloaded: the first task tries again and records the error on its job, where operators look.
+        log.exception("the detector could not be loaded in worker process %s", _process["worker"])
 
 
 def _detector() -> Any:
@@ -110,7 +122,14 @@ def index_job(job_id: int) -> dict[str, Any]:
         # Sent twice, or running elsewhere under a live lease: if that worker dies, its lease expires and the
         # requeue step sends the job again.
         return {"job_id": job_id, "status": "not claimable"}
-    outcome = run_job(claimed, me, detector=_detector(), timings=timings)
+    try:
+        detector = _detector()
+    except Exception as exc:
+        error = f"the detector could not be loaded on {me}: {type(exc).__name__}: {exc}"
+        with session_scope() as session:
+            status = fail_attempt(session, job_id, me, error).status
+        return {"job_id": job_id, "status": status, "error": error}
+    outcome = run_job(claimed, me, detector=detector, timings=timings)
     if outcome.status == JobStatus.QUEUED:
         dispatch([job_id])
     return asdict(outcome)
