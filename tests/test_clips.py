@@ -182,6 +182,11 @@ def test_cache_prunes_least_recently_used(world: World) -> None:
     with session_scope() as session:
         sources = sources_for(session, "north", at(world, 0.0), at(world, 14.0))
     clips = [cached_clip(cache, sources, at(world, s), at(world, s + 2.0)) for s in (0.0, 5.0, 10.0)]
+    import os
+    import time
+
+    for age, clip in zip((300, 200, 100), clips, strict=True):  # cut a while ago, oldest first
+        os.utime(clip.path.with_suffix(".json"), (time.time() - age, time.time() - age))
     cached_clip(cache, sources, at(world, 0.0), at(world, 2.0))  # used again: now the most recent
     removed = prune_cache(cache, clips[0].size + 1)
     assert removed == 2

@@ -118,7 +118,8 @@ def test_stationary_excluded_unless_asked(sqlite_world: World) -> None:
 
 def test_colour_filter(sqlite_world: World) -> None:
     assert found(sqlite_world, cameras=["north"], colours=["red"], **MORNING) == {"north_truck"}
-    assert found(sqlite_world, sites=["Green Park"], colours=["white", "blue"], **MORNING) == {"barrier_car", "south_bus"}
+    assert found(sqlite_world, sites=["Green Park"], colours=["white", "blue"], **MORNING) == {
+        "barrier_car", "south_bus"}
 
 
 def test_min_score_filter(sqlite_world: World) -> None:
