@@ -9,12 +9,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from support_events import PARKING, SPLIT_AT_S, World, build_world
 from typer.testing import CliRunner
 
 from footage.clips import NoFootage, cached_clip, cut_clip, sources_for
 from footage.db import session_scope
 from footage.settings import get_settings
-from tests.support_events import PARKING, SPLIT_AT_S, World, build_world
 
 FPS = 12.5  # the parking-aisle clip; keyframes every 4.8 s
 
@@ -154,8 +154,9 @@ def test_cli_clip_and_search(world: World, tmp_path: Path) -> None:
 def test_segments_imported_by_the_catalogue_cut_across_the_join(gw_home: Path, footage_dir: Path,
                                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
     # The real import path (probe, content-addressed store, relative paths) feeding sources_for and the cutter.
+    from support_events import split_file
+
     from footage.catalogue import add_camera, add_site, import_file
-    from tests.support_events import split_file
 
     a, b = split_file(footage_dir / PARKING, SPLIT_AT_S, tmp_path_factory.getbasetemp() / "halves")
     with session_scope() as session:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import bearer, make_user
 from sqlalchemy import select
+from support_events import World, build_world
 
 from api.models import AuditEntry
 from footage.db import session_scope
-from tests.conftest import bearer, make_user
-from tests.support_events import World, build_world
 
 MORNING = {"camera": "north", "from": "2024-11-07T05:00:00", "to": "2024-11-07T05:01:00"}
 
@@ -194,10 +194,10 @@ def test_really_indexed_footage_filters_and_clips(gw_home: Path, footage_dir: Pa
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # Import and index 4 s of real street footage with the real detector, then search and clip it over HTTP.
     from fastapi.testclient import TestClient
+    from support_events import split_file
 
     from api.app import create_app
     from footage.settings import get_settings
-    from tests.support_events import split_file
 
     # `gatewatch index` does the indexing here; the app's own worker pool would only compete for the two cores.
     monkeypatch.setenv("GATEWATCH_LOCAL_WORKERS", "0")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support_events import World, add_event, build_world, local
 
 from detection.search import (
     BadCursor,
@@ -24,7 +25,6 @@ from detection.search import (
     time_of_day_intervals,
 )
 from footage.db import session_scope
-from tests.support_events import World, add_event, build_world, local
 
 MORNING = {"start": "2024-11-07T05:00:00", "end": "2024-11-07T05:01:00"}
 WIDE = {"start": "2024-11-01T00:00:00+00:00", "end": "2024-11-10T00:00:00+00:00"}
