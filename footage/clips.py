@@ -167,6 +167,17 @@ def _plan(sources: list[ClipSource], start: datetime, end: datetime) -> list[_Pi
             f"{describe_spans(spans)}; ask for a window inside one of those",
             spans,
         )
+    for source in used:
+        if not source.path.is_file():
+            raise ClipError(f"the stored segment {source.path} (sha256 {source.sha256[:12]}...) is missing; restore "
+                            "the footage store from its backup or re-import the file")
+    try:
+        return _pieces(used, start, end)
+    except (av.error.FFmpegError, OSError, IndexError) as exc:
+        raise ClipError(f"a stored segment could not be read ({exc}); check the footage store") from exc
+
+
+def _pieces(used: list[ClipSource], start: datetime, end: datetime) -> list[_Piece]:
     pieces: list[_Piece] = []
     for i, source in enumerate(used):
         first_piece, last_piece = i == 0, i == len(used) - 1

@@ -192,3 +192,16 @@ def test_cache_prunes_least_recently_used(world: World) -> None:
     removed = prune_cache(cache, clips[0].size + 1)
     assert removed == 2
     assert clips[0].path.exists() and not clips[1].path.exists() and not clips[2].path.exists()
+
+
+def test_a_missing_or_broken_segment_is_a_clear_error(world: World, tmp_path: Path) -> None:
+    from footage.clips import ClipError
+
+    with session_scope() as session:
+        sources = sources_for(session, "north", at(world, 2.0), at(world, 5.0))
+    sources[0].path.write_bytes(b"not a video at all")
+    with pytest.raises(ClipError, match="could not be read"):
+        cut_clip(sources, at(world, 2.0), at(world, 5.0), tmp_path / "broken.mp4")
+    sources[0].path.unlink()
+    with pytest.raises(ClipError, match="is missing"):
+        cut_clip(sources, at(world, 2.0), at(world, 5.0), tmp_path / "missing.mp4")
