@@ -237,6 +237,8 @@ def _decode_span(
             return
         if t < span.start_s - 1e-6 or t + 1e-6 < next_t:
             continue
-        next_t = t + every_s if every_s > 0 else t
+        if every_s > 0:
+            # On a fixed grid from the span's start: jittery frame spacing must not lower the rate.
+            next_t = span.start_s + (np.floor((t - span.start_s) / every_s + 1e-6) + 1) * every_s
         picture = _grey_small(frame, grey_width) if grey_width else frame.to_ndarray(format="bgr24")
         yield span, float(t), rotate(picture, rotation)

@@ -46,12 +46,35 @@ class Track:
     """Score of that sighting."""
 
 
+def _low_rate_tracker_class() -> type:
+    """ByteTrack whose new tracks are confirmed on the same overlap as the others (ultralytics fixes 0.7, i.e.
+    IoU >= 0.3, which a car moving most of its length between frames at a few frames a second never meets:
+    its tracks would start seconds late). Written against ultralytics 8.4.190 (pinned)."""
+    from ultralytics.trackers import byte_tracker
+    from ultralytics.trackers.utils import matching
+
+    class LowRateByteTracker(byte_tracker.BYTETracker):
+        def _unconfirmed_association(self, unconfirmed, u_detection, detections, activated, removed):  # type: ignore[no-untyped-def]
+            detections = [detections[i] for i in u_detection]
+            if not unconfirmed:
+                return list(range(len(detections))), detections
+            dists = self.get_dists(unconfirmed, detections)
+            matches, u_unconfirmed, u_detection = matching.linear_assignment(dists, thresh=self.args.match_thresh)
+            for itracked, idet in matches:
+                unconfirmed[itracked].update(detections[idet], self.frame_id)
+                activated.append(unconfirmed[itracked])
+            for it in u_unconfirmed:
+                unconfirmed[it].mark_removed()
+                removed.append(unconfirmed[it])
+            return u_detection, detections
+
+    return LowRateByteTracker
+
+
 class SegmentTracker:
     """ByteTrack for one stretch of frames fed at about ``fps`` frames a second."""
 
     def __init__(self, fps: float, memory_s: float = TRACK_MEMORY_S) -> None:
-        from ultralytics.trackers.byte_tracker import BYTETracker
-
         args = SimpleNamespace(
             tracker_type="bytetrack",
             track_high_thresh=0.25,
@@ -63,7 +86,7 @@ class SegmentTracker:
             fuse_score=True,
         )
         # This ByteTrack counts its buffer in frames fed, whatever their rate.
-        self._tracker = BYTETracker(args)
+        self._tracker = _low_rate_tracker_class()(args)
 
     def update(self, detections: Detections) -> list[tuple[int, np.ndarray, float, int]]:
         """Feed one frame's detections; return (track_id, xyxy pixels, score, class) of the boxes tracked now."""

@@ -71,8 +71,8 @@ def test_tiny_rawvideo_indexes_without_error(footage_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_variable_frame_rate_clip_indexes_with_times_from_timestamps(footage_dir: Path, tmp_path: Path) -> None:
-    """A cut across the rate change at 11.52 s (25 fps, then 12.5 fps): events stay inside the clip's time."""
-    clip = cut(footage_dir / "motorway_traffic_camera_vfr.mp4", 9.0, 5.0, tmp_path / "vfr.mp4")
+    """A cut (from the keyframe at 10 s) across the rate change at 11.52 s: events stay inside the clip."""
+    clip = cut(footage_dir / "motorway_traffic_camera_vfr.mp4", 10.0, 5.0, tmp_path / "vfr.mp4")
     result = index_segment(clip, CameraSpec(), detector=shared_detector())
     assert result.duration_s == pytest.approx(5.0, abs=0.3)
     assert moving_vehicles(result)
