@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from api import audit
@@ -60,15 +61,21 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(rows)
         else:
-            table = Table("id", "camera", "gate", "label", "start", "end", "score", "zones", "dwell s", "colour")
+            table = Table(box=None)
+            for name in ("id", "camera", "gate", "label", "start", "end", "score", "zones", "dwell s", "colour"):
+                table.add_column(name, no_wrap=name in ("id", "camera", "label", "start", "end", "score"))
             for row in rows:
                 table.add_row(str(row["id"]), str(row["camera"]), str(row["gate"]), str(row["label"]),
                               str(row["start"]), str(row["end"]), f"{row['score']:.2f}",
                               ", ".join(row["zones"]),  # type: ignore[arg-type]
                               f"{row['dwell_s']:.0f}", str(row["colour"] or ""))
-            console.print(table) if rows else console.print("no events match")
+            if rows:
+                # Results go to stdout (progress and errors go to stderr), wide enough for two full times.
+                Console(width=max(140, shutil.get_terminal_size().columns)).print(table)
+            else:
+                console.print("no events match")
         if page.next_cursor:
-            console.print(f"more events: add --cursor {page.next_cursor}", highlight=False)
+            console.print(f"more events: add --cursor {page.next_cursor}", highlight=False, soft_wrap=True)
 
     @app.command("clip")
     def clip(
