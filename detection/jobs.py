@@ -226,6 +226,7 @@ def _give_up_or_retry(session: Session, job: Job, error: str) -> None:
     else:
         job.status = JobStatus.QUEUED
         job.worker = None
+        job.progress = 0.0
         # A re-queued job needs a fresh task on Celery.
         job.stats = {key: value for key, value in (job.stats or {}).items() if key != "dispatched_at"}
         segment = session.get(Segment, job.segment_id)
@@ -245,7 +246,7 @@ def release_job(session: Session, job_id: int, worker: str) -> bool:
     """Give a job back unfinished because the worker is stopping; the attempt does not count. The caller commits."""
     result = session.execute(
         update(Job).where(Job.id == job_id, Job.worker == worker, Job.status == JobStatus.RUNNING)
-        .values(status=JobStatus.QUEUED, worker=None, lease_until=None, attempts=Job.attempts - 1)
+        .values(status=JobStatus.QUEUED, worker=None, lease_until=None, attempts=Job.attempts - 1, progress=0.0)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

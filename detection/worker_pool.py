@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import socket
 import sys
 import threading
@@ -60,6 +61,9 @@ class PoolConfig:
 def _child_main(config: PoolConfig, stop: Any, errors: Any) -> None:
     """A pool child: load the detector once, then claim and run jobs until stopped or idle."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
+    # Ctrl-C reaches the whole process group; the parent stops the children through ``stop`` instead, so a job
+    # in progress is handed back without using an attempt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # ultralytics prints to stdout; a child's stdout belongs to the parent's output (`gatewatch index --json`).
     sys.stdout.flush()
     os.dup2(2, 1)
