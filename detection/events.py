@@ -133,9 +133,13 @@ def _dwell(observations: list[Observation]) -> tuple[float, Observation | None]:
 
 
 def _stationary(observations: list[Observation]) -> bool:
+    """Whether the object stayed where it was: its centre stays near its median place most of the time and it
+    ends where it began. Most, not all: a parked car's box jumps while a passing car hides part of it."""
     centres = np.array([_centre(o.box) for o in observations])
     middle = np.median(centres, axis=0)
-    return float(np.max(np.linalg.norm(centres - middle, axis=1))) <= STATIONARY_FRACTION * _size(observations)
+    size = _size(observations)
+    spread = float(np.percentile(np.linalg.norm(centres - middle, axis=1), 80))
+    return spread <= STATIONARY_FRACTION * size and math.dist(centres[0], centres[-1]) <= 2 * STATIONARY_FRACTION * size
 
 
 def _thumbnail(crop: np.ndarray | None) -> bytes | None:

@@ -119,3 +119,12 @@ def test_colour_words_on_real_crops(footage_dir: Path, clip: str, t: float, box:
 
 def test_colour_of_nothing_is_none() -> None:
     assert dominant_colour(np.zeros((0, 0, 3), np.uint8)) is None
+
+
+def test_parked_car_hidden_for_a_moment_by_a_passing_car_stays_stationary() -> None:
+    """While a passing car hides part of it, a parked car's box jumps for a frame or two; it did not move."""
+    rows = [(k * 0.1, 0.3, 0.4) for k in range(20)]
+    rows[8], rows[9] = (0.8, 0.36, 0.42), (0.9, 0.37, 0.41)
+    event = track_to_event(_track(1, rows), {})
+    assert event is not None and event.stationary
+    assert not track_to_event(_track(2, [(k * 0.1, 0.3 + 0.02 * k, 0.4) for k in range(20)]), {}).stationary
