@@ -15,19 +15,27 @@ from footage.settings import get_settings
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-QUEUE = os.environ.get("GATEWATCH_CELERY_QUEUE", "gatewatch-index")
-"""The queue index tasks go to; set GATEWATCH_CELERY_QUEUE to keep two deployments on one Redis apart."""
+DEFAULT_QUEUE = "gatewatch-index"
 
 
-def make_app(broker_url: str | None = None) -> Celery:
-    """The Celery app on ``broker_url`` (default: GATEWATCH_BROKER_URL)."""
-    broker = broker_url or get_settings().broker_url or "redis://127.0.0.1:6379/0"
-    celery = Celery("gatewatch", broker=broker, include=["detection.tasks"])
+def queue_name() -> str:
+    """The queue index tasks go to; set GATEWATCH_CELERY_QUEUE to keep two deployments on one Redis apart."""
+    return os.environ.get("GATEWATCH_CELERY_QUEUE", DEFAULT_QUEUE)
+
+
+def configured_broker() -> str:
+    """The broker as configured now (GATEWATCH_BROKER_URL); senders look it up each time, not at import."""
+    return get_settings().broker_url or "redis://127.0.0.1:6379/0"
+
+
+def make_app(broker: str | None = None) -> Celery:
+    """The Celery app on ``broker`` (default: GATEWATCH_BROKER_URL)."""
+    celery = Celery("gatewatch", broker=broker or configured_broker(), include=["detection.tasks"])
     celery.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_default_queue=QUEUE,
+        task_default_queue=queue_name(),
         task_serializer="json",
         accept_content=["json"],
         # Results are in the database; the broker keeps no result backlog.

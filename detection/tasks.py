@@ -15,7 +15,7 @@ from typing import Any
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
-from detection.celery_app import QUEUE, app
+from detection.celery_app import app, configured_broker, queue_name
 from detection.jobs import (
     JobTimings,
     claim_job,
@@ -38,8 +38,10 @@ def dispatch(job_ids: list[int]) -> int:
     """Send one task per job and note when; returns how many were sent."""
     if not job_ids:
         return 0
-    for job_id in job_ids:
-        index_job.apply_async(args=[job_id], queue=QUEUE)
+    queue = queue_name()
+    with app.connection_for_write(configured_broker()) as connection:
+        for job_id in job_ids:
+            index_job.apply_async(args=[job_id], queue=queue, connection=connection)
     with session_scope() as session:
         mark_dispatched(session, job_ids)
     return len(job_ids)

@@ -178,3 +178,36 @@ def test_celery_workers_survive_a_lost_queue_and_a_killed_worker(celery_env: dic
             index_run.kill()
             index_run.wait()
         workers.stop()
+
+
+@pytest.mark.redis
+def test_with_a_broker_the_service_only_queues_and_sends(gw_home: Path, footage_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from footage.settings import get_settings
+
+    queue = f"gatewatch-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("GATEWATCH_BROKER_URL", REDIS_URL)
+    monkeypatch.setenv("GATEWATCH_CELERY_QUEUE", queue)
+    get_settings.cache_clear()
+    make_camera("north-gate")
+    segment_id = add_segment(gw_home, "north-gate", footage_dir / "traffic_1080p_short.mp4", T0)
+    broker = redis.Redis.from_url(REDIS_URL)
+    try:
+        with TestClient(create_app()) as client:
+            assert client.app.state.worker_pool is None and client.app.state.dispatcher is not None
+            with session_scope() as session:
+                [job] = queue_segments(session, [segment_id])  # what an upload does
+                job_id = job.id
+            # The task is sent first, then the sending is noted (a crash between the two only means a resend).
+            sent = _wait(lambda: "dispatched_at" in (j := _job(job_id)).stats and j, 30,
+                         "the service to send the job's task")
+            assert sent.status == JobStatus.QUEUED and broker.llen(queue) == 1
+            message = json.loads(broker.lindex(queue, 0))
+            assert message["headers"]["task"] == "gatewatch.index_job"
+            assert message["headers"]["argsrepr"] == f"[{job_id}]"
+        assert _job(job_id).status == JobStatus.QUEUED  # nothing ran it here: that is the workers' job
+    finally:
+        broker.delete(queue)

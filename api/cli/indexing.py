@@ -245,11 +245,11 @@ def register(app: typer.Typer) -> None:
             fail("--concurrency must be 1 or more")
         with database():
             pass
-        from detection.celery_app import QUEUE
+        from detection.celery_app import queue_name
         from detection.tasks import app as celery_app
 
         os.environ.setdefault("YOLO_OFFLINE", "1")
         celery_app.worker_main([
-            "worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", QUEUE,
+            "worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", queue_name(),
             "-n", f"gatewatch-{os.getpid()}@%h", "--pool=prefork", "--without-gossip", "--without-mingle",
         ])
