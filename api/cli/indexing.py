@@ -29,7 +29,7 @@ def _parse_window(session: Any, camera: str | None, since: str | None, until: st
     if camera is not None:
         row = session.get(Camera, camera)
         if row is None:
-            fail(f"no camera {camera!r}; list cameras with 'gatewatch cameras'")
+            fail(f"no camera {camera!r}; list cameras with 'gatewatch cameras list'")
         zones = {row.timezone}
     else:
         zones = set(session.scalars(select(Camera.timezone).distinct())) or {"UTC"}
@@ -90,7 +90,7 @@ def run_index(*, camera: str | None, since: str | None, until: str | None, worke
             from footage.models import Camera
 
             if session.get(Camera, camera) is None:
-                fail(f"no camera {camera!r}; list cameras with 'gatewatch cameras'")
+                fail(f"no camera {camera!r}; list cameras with 'gatewatch cameras list'")
         job_ids = queue_for_run(session, camera=camera, since=start_utc, until=end_utc, reindex=reindex,
                                 engine=engine, include_queued=pending)
     started = time.monotonic()
@@ -180,7 +180,9 @@ def register(app: typer.Typer) -> None:
             False, "--pending",
             help="Work on every job still queued too, and do not wait for jobs other runs hold (for cron).",
         ),
-        engine: str = typer.Option("local", help="local: worker processes here; celery: send to `gatewatch worker`s."),
+        engine: str = typer.Option(
+            "local", help="local: worker processes here; celery: send to `gatewatch worker`s, wait till done."
+        ),
         json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     ) -> None:
         """Index every segment not indexed yet (or, with --reindex, again), with a progress bar."""
