@@ -81,10 +81,13 @@ def naive_per_frame(path: Path, seconds: float, start_s: float) -> tuple[float, 
     return (time.perf_counter() - began) / len(frames), len(frames)
 
 
-def run_index(path: Path) -> dict:
+def run_index(path: Path, detect_fps: float | None) -> dict:
     began = time.perf_counter()
+    env = {**os.environ, "YOLO_OFFLINE": "1"}
+    if detect_fps:
+        env["GATEWATCH_DETECT_FPS"] = str(detect_fps)
     out = subprocess.run([sys.executable, "-c", CHILD, str(path)], cwd=REPO, capture_output=True, text=True,
-                         check=True, env={**os.environ, "YOLO_OFFLINE": "1"})
+                         check=True, env=env)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["process_wall_s"] = time.perf_counter() - began
     return result
@@ -207,6 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dvrscan-minutes", type=float, default=3.0, help="footage DVR-Scan scans (0: skip)")
     parser.add_argument("--dense-every-window", action="store_true",
                         help="run the dense reference on every spliced window, not once per distinct window")
+    parser.add_argument("--detect-fps", type=float, default=None,
+                        help="detector rate inside active spans (default: settings, GATEWATCH_DETECT_FPS)")
     args = parser.parse_args(argv)
 
     video, inserts = build(args.footage, args.out, args.minutes, args.passes_per_hour)
@@ -220,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     wall, frames = keyframes_only(video)
     report["keyframes_only"] = {"wall_s": round(wall, 2), "frames": frames, "x_realtime": _speed(duration, wall)}
 
-    index = run_index(video)
+    index = run_index(video, args.detect_fps)
     index_wall = index["stats"]["wall_s"]
     report["gatewatch"] = {
         "index_wall_s": index_wall, "model_load_s": round(index["load_s"], 2),
@@ -229,6 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         "x_realtime_with_model_load": _speed(duration, index_wall + index["load_s"]),
         "peak_rss_mb": round(index["maxrss_mb"], 1), "stats": index["stats"],
         "events": len(index["events"]),
+        "detect_fps": args.detect_fps or float(os.environ.get("GATEWATCH_DETECT_FPS", 0) or 0) or "settings default",
+        "detector_frames_vs_naive": round(index["stats"]["frames_detected"] / max(1, index["stats"]["frames_demuxed"]),
+                                          4),
     }
     start = inserts[0].at_s
     per_frame, naive_frames = naive_per_frame(video, args.naive_seconds, start)
