@@ -12,7 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from detection.jobs import ClaimedJob, JobLost, JobTimings, complete_job, fail_attempt, heartbeat, release_job
@@ -49,12 +50,20 @@ class JobOutcome:
 
 @dataclass
 class _SegmentWork:
-    path: Any
+    """What the pipeline and the event rows need to know about the job's segment, read once."""
+
+    path: Path
+    """The stored file."""
     camera: CameraSpec
+    """The camera's zones."""
     rotation: int
-    start: Any
+    """Degrees clockwise that turn the decoded picture upright."""
+    start: datetime
+    """The segment's first frame, UTC."""
     camera_id: str
+    """The camera's id."""
     segment_id: int
+    """The segment's id."""
 
 
 class Heartbeat:

@@ -70,6 +70,9 @@ def _child_main(config: PoolConfig, stop: Any, errors: Any) -> None:
     sys.stdout = sys.stderr
     # The detector reads its thread count from the settings; split the machine's threads between the children.
     os.environ["GATEWATCH_TORCH_THREADS"] = str(config.threads_per_worker)
+    from footage.settings import get_settings
+
+    get_settings.cache_clear()
     me = worker_name("local")
     try:
         import torch
@@ -84,8 +87,14 @@ def _child_main(config: PoolConfig, stop: Any, errors: Any) -> None:
         raise SystemExit(SETUP_FAILED) from exc
     timings = JobTimings()
     while not stop.is_set():
-        with session_scope() as session:
-            claimed = claim_job(session, me, lease_s=timings.lease_s, engine="local", job_ids=config.job_ids)
+        try:
+            with session_scope() as session:
+                claimed = claim_job(session, me, lease_s=timings.lease_s, engine="local", job_ids=config.job_ids)
+        except Exception:
+            # The database is away for a moment (a restart, a lock held too long): try again shortly.
+            log.exception("claiming a job failed; retrying in %.0f s", max(config.poll_s, 1.0))
+            stop.wait(max(config.poll_s, 1.0))
+            continue
         if claimed is None:
             if config.exit_when_idle:
                 return
