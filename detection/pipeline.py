@@ -24,6 +24,8 @@ from detection.tracking import SegmentTracker, TrackBook
 
 FOLLOW_S = 2.0
 """Seconds detection goes on past a span's end while a tracked object is still moving."""
+PROGRESS_EVERY = 25
+"""Detector frames between progress reports inside a span (a job's stop and lease checks ride on them)."""
 MAX_FOLLOW_S = 120.0
 """Following stops after this long past a span's end (an object that stays is joined by events.join_tracks)."""
 
@@ -73,6 +75,8 @@ def _run_detection(
                 book.add(t, frame, tracked)
                 frames_detected += 1
                 last_t = t
+                if progress is not None and frames_detected % PROGRESS_EVERY == 0:
+                    progress(min(1.0, (done + max(0.0, min(t, span.end_s) - span.start_s)) / total))
             moving_now = bool(frames_detected) and book.moving_at(last_t)
             covered_until = max(covered_until, stretch.end_s, last_t)
             if not (follow and moving_now and covered_until < duration_s and followed < MAX_FOLLOW_S):
