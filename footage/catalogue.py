@@ -318,7 +318,8 @@ def import_file(session: Session, path: str | Path, camera_id: str, stated_start
     try:
         probed = probe(path)
     except ProbeError as exc:
-        return refuse(str(exc))
+        # The probe names the file it read, which for an upload is a staging file; name the user's file instead.
+        return refuse(str(exc).replace(path.name, PurePath(shown).name))
 
     timing = _start_time(camera, name_path, probed, stated_start)
     if timing is None:

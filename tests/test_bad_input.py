@@ -70,6 +70,7 @@ def test_bad_files_are_refused_clearly_and_leave_nothing(client: TestClient, adm
     detail = single.json()["detail"]
     assert detail["status"] == "refused" and detail["segment_id"] is None
     assert message in detail["error"]
+    assert detail["error"].startswith(path.name), "the error names the user's file, not a staging file"
     assert store_files(gw_home) == []
     assert not list((gw_home / "uploads").glob("*.part"))
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -88,6 +89,7 @@ def test_a_truncated_resumable_upload_is_refused_and_cleaned_up(client: TestClie
     assert done.status_code == 204
     result = client.get(location, headers=admin_headers).json()["result"]
     assert result["status"] == "refused" and "cut short" in result["error"]
+    assert result["error"].startswith("ch01_20241107052000.mp4")
     assert store_files(gw_home) == []
     assert not list((gw_home / "uploads").glob("*.part"))
 
