@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
 
+from detection.models import Job
 from footage.db import session_scope
 from footage.models import Camera, Segment, Site
 
@@ -129,3 +132,19 @@ def run_all(worker: str = "test-worker", **kwargs: object) -> list:
         if claimed is None:
             return outcomes
         outcomes.append(run_job(claimed, worker, detector=shared_detector(), **kwargs))  # type: ignore[arg-type]
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float, what: str, step_s: float = 0.1) -> object:
+    """Poll until ``condition()`` is truthy and return its value; fail the test naming ``what`` on time-out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def load_job(job_id: int) -> Job:
+    with session_scope() as session:
+        return session.get(Job, job_id)

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,26 +23,12 @@ from detection.jobs import queue_segments
 from detection.models import Event, Job, JobStatus
 from footage.db import session_scope
 from tests.conftest import REDIS_URL, _configure, _drop_postgres_database, _fresh_postgres_database
-from tests.support_jobs import T0, add_segment, cut_clip, event_tuples, make_camera
+from tests.support_jobs import T0, add_segment, cut_clip, event_tuples, load_job, make_camera, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 GATEWATCH = [sys.executable, "-c", "from api.cli.main import main; main()"]
 
-
-def _wait(condition, timeout_s: float, what: str, step_s: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def _job(job_id: int) -> Job:
-    with session_scope() as session:
-        return session.get(Job, job_id)
 
 
 @pytest.fixture
@@ -124,7 +109,7 @@ def test_celery_workers_survive_a_lost_queue_and_a_killed_worker(celery_env: dic
                 jobs = list(session.scalars(select(Job)))
             return len(jobs) == 3 and all("dispatched_at" in (job.stats or {}) for job in jobs)
 
-        _wait(all_sent, 60, "gatewatch index to send the tasks")
+        wait_for(all_sent, 60, "gatewatch index to send the tasks")
         broker = redis.Redis.from_url(REDIS_URL)
         assert broker.llen(celery_env["GATEWATCH_CELERY_QUEUE"]) == 3
         broker.delete(celery_env["GATEWATCH_CELERY_QUEUE"])
@@ -147,20 +132,20 @@ def test_celery_workers_survive_a_lost_queue_and_a_killed_worker(celery_env: dic
             job_id = job.id
 
         def making_progress():  # type: ignore[no-untyped-def]
-            job = _job(job_id)
+            job = load_job(job_id)
             return job if job.status == JobStatus.RUNNING and job.progress > 0 else None
 
-        running = _wait(making_progress, 180, "a worker to make progress on the long segment")
+        running = wait_for(making_progress, 180, "a worker to make progress on the long segment")
         host, pid, _ = running.worker.split(":")
         assert host == socket.gethostname()
         os.kill(int(pid), signal.SIGKILL)  # the pool process running the task, as the OOM killer would
-        killed = _job(job_id)
+        killed = load_job(job_id)
         assert killed.status == JobStatus.RUNNING, "the job finished before the kill; use a longer clip"
         with session_scope() as session:
             assert session.scalar(select(func.count()).select_from(Event)
                                   .where(Event.segment_id == segment_id)) == 0
 
-        done = _wait(lambda: (j := _job(job_id)).status in (JobStatus.DONE, JobStatus.FAILED) and j, 240,
+        done = wait_for(lambda: (j := load_job(job_id)).status in (JobStatus.DONE, JobStatus.FAILED) and j, 240,
                      "another worker to finish the job")
         assert done.status == JobStatus.DONE, done.error
         # Two attempts as a rule; a third only if a heavily loaded machine starved a heartbeat for a whole lease.
@@ -172,7 +157,7 @@ def test_celery_workers_survive_a_lost_queue_and_a_killed_worker(celery_env: dic
         with session_scope() as session:
             [again] = queue_segments(session, [segment_id], engine="celery")
             again_id = again.id
-        _wait(lambda: _job(again_id).status == JobStatus.DONE, 180, "the uninterrupted re-index")
+        wait_for(lambda: load_job(again_id).status == JobStatus.DONE, 180, "the uninterrupted re-index")
         assert event_tuples(segment_id) == recovered
     finally:
         if index_run.poll() is None:
@@ -203,12 +188,12 @@ def test_with_a_broker_the_service_only_queues_and_sends(gw_home: Path, footage_
                 [job] = queue_segments(session, [segment_id])  # what an upload does
                 job_id = job.id
             # The task is sent first, then the sending is noted (a crash between the two only means a resend).
-            sent = _wait(lambda: "dispatched_at" in (j := _job(job_id)).stats and j, 30,
+            sent = wait_for(lambda: "dispatched_at" in (j := load_job(job_id)).stats and j, 30,
                          "the service to send the job's task")
             assert sent.status == JobStatus.QUEUED and broker.llen(queue) == 1
             message = json.loads(broker.lindex(queue, 0))
             assert message["headers"]["task"] == "gatewatch.index_job"
             assert message["headers"]["argsrepr"] == f"[{job_id}]"
-        assert _job(job_id).status == JobStatus.QUEUED  # nothing ran it here: that is the workers' job
+        assert load_job(job_id).status == JobStatus.QUEUED  # nothing ran it here: that is the workers' job
     finally:
         broker.delete(queue)

@@ -17,27 +17,22 @@ import pytest
 from sqlalchemy import func, select
 
 from detection.jobs import queue_segments
-from detection.models import Event, Job, JobStatus
+from detection.models import Event, JobStatus
 from detection.worker_pool import PoolConfig, WorkerPool, _child_main
 from footage.db import session_scope, utcnow
 from footage.models import Segment, SegmentStatus
 from tests.conftest import bearer, make_user
-from tests.support_jobs import T0, add_segment, corrupt_copy, cut_clip, event_tuples, make_camera, run_all
-
-
-def _wait(condition, timeout_s: float, what: str, step_s: float = 0.1):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def _job(job_id: int) -> Job:
-    with session_scope() as session:
-        return session.get(Job, job_id)
+from tests.support_jobs import (
+    T0,
+    add_segment,
+    corrupt_copy,
+    cut_clip,
+    event_tuples,
+    load_job,
+    make_camera,
+    run_all,
+    wait_for,
+)
 
 
 @pytest.mark.slow
@@ -61,18 +56,18 @@ def test_sigkill_mid_segment_leaves_nothing_and_another_worker_finishes(
 
     def making_progress():  # type: ignore[no-untyped-def]
         assert doomed.is_alive(), "the worker process died on its own"
-        job = _job(job_id)
+        job = load_job(job_id)
         return job if job.status == JobStatus.RUNNING and job.progress > 0 else None
 
     try:
-        running = _wait(making_progress, 180, "the worker to make progress on the segment")
+        running = wait_for(making_progress, 180, "the worker to make progress on the segment")
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.join(10)
     finally:
         if doomed.is_alive():
             doomed.kill()
     assert doomed.exitcode == -signal.SIGKILL
-    killed = _job(job_id)
+    killed = load_job(job_id)
     assert killed.status == JobStatus.RUNNING, "the job finished before the kill; use a longer clip"
     assert killed.worker == running.worker and killed.worker.endswith(f":{doomed.pid}:local")
     with session_scope() as session:
@@ -80,9 +75,9 @@ def test_sigkill_mid_segment_leaves_nothing_and_another_worker_finishes(
         assert session.get(Segment, segment_id).status == SegmentStatus.INDEXING
 
     # Nobody renews the lease; once it has run out, another worker's pool re-queues the job and finishes it.
-    _wait(lambda: _job(job_id).lease_until < utcnow(), 10, "the lease to expire")
+    wait_for(lambda: load_job(job_id).lease_until < utcnow(), 10, "the lease to expire")
     WorkerPool(1, exit_when_idle=True, poll_s=0.2).run()
-    done = _job(job_id)
+    done = load_job(job_id)
     # Two attempts as a rule; a third only if a heavily loaded machine starved a heartbeat for a whole lease.
     assert done.status == JobStatus.DONE and done.attempts >= 2 and done.worker != killed.worker
     recovered = event_tuples(segment_id)
@@ -159,7 +154,7 @@ def test_the_service_indexes_queued_segments_on_its_local_pool(gw_home: Path, fo
             jobs = client.get("/api/v1/jobs", headers=headers).json()
             return jobs if jobs and jobs[0]["status"] in ("done", "failed") else None
 
-        [job] = _wait(finished, 180, "the service to index the segment", step_s=0.5)
+        [job] = wait_for(finished, 180, "the service to index the segment", step_s=0.5)
     assert job["status"] == "done" and job["engine"] == "local" and job["progress"] == 1.0
     assert pool.alive == 0  # stopped with the service
     with session_scope() as session:
@@ -186,7 +181,7 @@ def test_pool_hands_back_a_dead_child_s_job_at_once_and_starts_another(gw_home: 
     victim.join(10)
     try:
         assert pool.supervise_once()  # a new child is running
-        job = _job(job_id)
+        job = load_job(job_id)
         # Handed back at once, not after the 10-minute lease: the supervisor saw its child die.
         assert job.status == JobStatus.QUEUED and job.attempts == 1
         assert f"worker process {victim.pid} died (exit code -9)" in job.error
