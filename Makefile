@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 export YOLO_OFFLINE := 1
 
-.PHONY: install run test test-fast lint bench browser clean
+.PHONY: install run test test-fast lint bench browser screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: install
 	$(BIN)/python bench/index.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/scale.py
+
+# Refreshes the README's pictures of the web page from the browser tests.
+screenshots: install browser
+	GATEWATCH_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_web.py
 
 clean:
 	rm -rf var .pytest_cache
