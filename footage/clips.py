@@ -145,12 +145,33 @@ def _keyframe_at_or_before(path: Path, offset: float) -> tuple[float, float, boo
         has_audio = bool(container.streams.audio)
         tb = stream.time_base
         # A hair later than asked, so rounding never lands on the keyframe before the one at that time.
-        container.seek(int((first + offset + 1e-4) / tb), stream=stream, backward=True, any_frame=False)
+        target = first + offset + 1e-4
+        try:
+            container.seek(int(target / tb), stream=stream, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            # Some recorders' MP4s refuse seeking (FFmpeg answers EPERM); read the packets forward instead.
+            return _last_keyframe_by_reading(container, stream, target, first), first, has_audio
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue
             return max(first, float(packet.pts * tb)), first, has_audio
     return first, first, has_audio
+
+
+def _last_keyframe_by_reading(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                              target: float, first: float) -> float:
+    """The last keyframe at or before ``target`` (file timestamps, s), found by demuxing from the start: no
+    decoding, so an hour of footage costs a second or two."""
+    found = first
+    for packet in container.demux(stream):
+        if packet.pts is None:
+            continue
+        at = float(packet.pts * stream.time_base)
+        if at > target:
+            break
+        if packet.is_keyframe:
+            found = max(first, at)
+    return found
 
 
 def _file_start(path: Path) -> tuple[float, bool]:
@@ -183,7 +204,8 @@ def _pieces(used: list[ClipSource], start: datetime, end: datetime) -> list[_Pie
         first_piece, last_piece = i == 0, i == len(used) - 1
         if first_piece and start > source.start:
             key, first_pts, has_audio = _keyframe_at_or_before(source.path, (start - source.start).total_seconds())
-            inpoint: float | None = key
+            # No inpoint at the file's very start: FFmpeg would seek, which some files refuse (see above).
+            inpoint: float | None = key if key > first_pts else None
             wall_start = source.start + timedelta(seconds=key - first_pts)
         else:
             first_pts, has_audio = _file_start(source.path)

@@ -205,3 +205,23 @@ def test_a_missing_or_broken_segment_is_a_clear_error(world: World, tmp_path: Pa
     sources[0].path.unlink()
     with pytest.raises(ClipError, match="is missing"):
         cut_clip(sources, at(world, 2.0), at(world, 5.0), tmp_path / "missing.mp4")
+
+
+def test_a_file_that_starts_before_its_first_keyframe_still_cuts(gw_home: Path, footage_dir: Path) -> None:
+    # street_sparse_traffic.mp4 opens with non-key frames (first keyframe at 1.86 s): FFmpeg refuses a backward seek
+    # to any earlier time, so the cut must find its start without seeking.
+    from footage.catalogue import add_camera, add_site, import_file
+
+    with session_scope() as session:
+        add_site(session, "Street Court")
+        add_camera(session, "street", "Street Court", "South gate", "Asia/Shanghai")
+        segment = import_file(session, footage_dir / "street_sparse_traffic.mp4", "street", "2024-11-07T05:40:00")
+        assert segment.status == "imported", segment.error
+    start = datetime.fromisoformat("2024-11-07T05:40:00.500+08:00")
+    with session_scope() as session:
+        sources = sources_for(session, "street", start, start + timedelta(seconds=4))
+    clip = cut_clip(sources, start, start + timedelta(seconds=4), gw_home / "early.mp4")
+    assert clip.start == datetime.fromisoformat("2024-11-07T05:40:00+08:00")  # the file's own start
+    frames = frames_of(clip.path)
+    # Frames before the file's first keyframe cannot be decoded anywhere; from there on the clip plays to its end.
+    assert len(frames) >= 25 and frames[-1][0] - frames[0][0] >= 4.5 - 1.86 - 0.2
