@@ -95,10 +95,11 @@ def check_sha256(path: Path, expected: str) -> None:
 class Detector:
     """An ultralytics YOLO model restricted to the classes gatewatch indexes; load once, reuse across segments."""
 
-    def __init__(self, yolo: object, name: str, imgsz: int) -> None:
+    def __init__(self, yolo: object, name: str, imgsz: int, device: str | None = None) -> None:
         self.yolo = yolo
         self.name = name
         self.imgsz = imgsz
+        self.device = device
         self.classes = sorted(COCO_LABELS)
 
     @classmethod
@@ -124,8 +125,11 @@ class Detector:
             raise DetectorError(
                 f"Cannot load detector model {name!r} ({exc}); set GATEWATCH_MODEL to a readable ultralytics model."
             ) from exc
-        detector = cls(yolo, name, settings.detect_imgsz)
+        detector = cls(yolo, name, settings.detect_imgsz, settings.device)
         detector._check_names()
+        # ultralytics builds its predictor and warms the model up on the first call (seconds): pay that here, once
+        # per worker process, not inside the first segment's indexing.
+        detector.detect([np.zeros((360, 640, 3), dtype=np.uint8)])
         return detector
 
     def _check_names(self) -> None:
@@ -147,7 +151,7 @@ class Detector:
         for start in range(0, len(frames), MAX_BATCH):
             batch = frames[start : start + MAX_BATCH]
             results = self.yolo.predict(
-                batch, imgsz=self.imgsz, conf=MIN_SCORE, classes=self.classes, verbose=False, device="cpu"
+                batch, imgsz=self.imgsz, conf=MIN_SCORE, classes=self.classes, verbose=False, device=self.device
             )
             for result in results:
                 boxes = result.boxes.cpu().numpy()

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     detect_fps: float = Field(5.0, description="Frames a second run through the detector inside active spans.")
     detect_imgsz: int = Field(640, description="Detector input size in pixels.")
     torch_threads: int = Field(2, description="CPU threads for the detector.")
+    device: str | None = Field(
+        None, description="Detector device (cpu, cuda:0, ...); unset: ultralytics picks a GPU when one is there."
+    )
     local_workers: int = Field(1, description="Indexing processes of the service's local worker pool.")
     job_max_attempts: int = Field(3, description="Attempts before an indexing job is marked failed.")
     max_upload_bytes: int = Field(200 * 1024**3, description="Largest footage file accepted (bytes).")
