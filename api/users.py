@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.audit import record
 from api.auth import hash_token, new_token
 from api.models import Role, User
 from footage.models import Site
@@ -24,8 +25,19 @@ class UnknownUser(UserError):
     """No user has the name given."""
 
 
-def create_user(session: Session, name: str, role: str, site_names: list[str] | None = None) -> tuple[User, str]:
-    """Create a user and return it with its token (the only time the token is seen)."""
+def _audit(session: Session, action: str, user: User, actor: str | None, remote_addr: str | None,
+           detail: dict[str, Any] | None = None) -> None:
+    if actor is not None:
+        record(session, user_name=actor, action=action, obj=f"user:{user.name}", detail=detail,
+               remote_addr=remote_addr)
+
+
+def create_user(session: Session, name: str, role: str, site_names: list[str] | None = None, *,
+                actor: str | None = None, remote_addr: str | None = None) -> tuple[User, str]:
+    """Create a user and return it with its token (the only time the token is seen).
+
+    With ``actor`` (who asked), the change is recorded in the audit trail in the same transaction.
+    """
     site_names = site_names or []
     if not NAME_PATTERN.fullmatch(name):
         raise UserError("a user name is 1-100 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
@@ -47,6 +59,7 @@ def create_user(session: Session, name: str, role: str, site_names: list[str] | 
     user = User(name=name, role=role, token_hash=hash_token(token), sites=sites)
     session.add(user)
     session.flush()
+    _audit(session, "user_create", user, actor, remote_addr, {"role": role, "sites": site_names})
     return user, token
 
 
@@ -61,20 +74,25 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 
 
-def disable_user(session: Session, name: str) -> User:
-    """Disable a user: their token and every web session stop working at once."""
+def disable_user(session: Session, name: str, *, actor: str | None = None, remote_addr: str | None = None) -> User:
+    """Disable a user: their token and every web session stop working at once (audited with ``actor``)."""
     user = get_user(session, name)
     user.disabled = True
     session.flush()
+    _audit(session, "user_disable", user, actor, remote_addr)
     return user
 
 
-def rotate_token(session: Session, name: str) -> tuple[User, str]:
-    """Give a user a new token (returned, the only time it is seen); the old one and its sessions stop working."""
+def rotate_token(session: Session, name: str, *, actor: str | None = None,
+                 remote_addr: str | None = None) -> tuple[User, str]:
+    """Give a user a new token (returned, the only time it is seen); the old one and its sessions stop working.
+
+    Audited with ``actor``."""
     user = get_user(session, name)
     token = new_token()
     user.token_hash = hash_token(token)
     session.flush()
+    _audit(session, "user_rotate_token", user, actor, remote_addr)
     return user, token
 
 

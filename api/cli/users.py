@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from api import audit
 from api.cli.common import cli_user, console, database, fail, print_json
 from api.users import UserError, create_user, disable_user, list_users, rotate_token, user_dict
 
@@ -33,9 +32,7 @@ def register(app: typer.Typer) -> None:
         """Create a user and print its token, once (only its hash is stored)."""
         try:
             with database() as session:
-                user, token = create_user(session, name, role, site)
-                audit.record(session, user_name=cli_user(), action="user_create", obj=f"user:{user.name}",
-                             detail={"role": role, "sites": site}, remote_addr=LOCAL)
+                user, token = create_user(session, name, role, site, actor=cli_user(), remote_addr=LOCAL)
                 data = user_dict(user)
         except UserError as exc:
             fail(str(exc))
@@ -64,9 +61,7 @@ def register(app: typer.Typer) -> None:
         """Disable a user: their token and web sessions stop working at once."""
         try:
             with database() as session:
-                user = disable_user(session, name)
-                audit.record(session, user_name=cli_user(), action="user_disable", obj=f"user:{user.name}",
-                             remote_addr=LOCAL)
+                user = disable_user(session, name, actor=cli_user(), remote_addr=LOCAL)
                 data = user_dict(user)
         except UserError as exc:
             fail(str(exc))
@@ -81,9 +76,7 @@ def register(app: typer.Typer) -> None:
         """Give a user a new token and print it once; the old token and its web sessions stop working."""
         try:
             with database() as session:
-                user, token = rotate_token(session, name)
-                audit.record(session, user_name=cli_user(), action="user_rotate_token", obj=f"user:{user.name}",
-                             remote_addr=LOCAL)
+                user, token = rotate_token(session, name, actor=cli_user(), remote_addr=LOCAL)
                 data = user_dict(user)
         except UserError as exc:
             fail(str(exc))

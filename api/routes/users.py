@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 
-from api import audit
 from api.auth import Principal
 from api.deps import DbSession, client_addr, require_role
 from api.models import Role
@@ -32,11 +31,10 @@ def users_list(session: DbSession, principal: Admin) -> list[dict]:
 def users_add(body: UserCreate, request: Request, session: DbSession, principal: Admin) -> dict:
     """Create a user; the token in the answer is shown this once."""
     try:
-        user, token = create_user(session, body.name, body.role, body.sites)
+        user, token = create_user(session, body.name, body.role, body.sites, actor=principal.name,
+                                  remote_addr=client_addr(request))
     except UserError as exc:
         raise _refused(exc) from exc
-    audit.record(session, user_name=principal.name, action="user_create", obj=f"user:{user.name}",
-                 detail={"role": user.role, "sites": body.sites}, remote_addr=client_addr(request))
     session.commit()
     return {**user_dict(user), "token": token}
 
@@ -45,11 +43,9 @@ def users_add(body: UserCreate, request: Request, session: DbSession, principal:
 def users_disable(name: NameInPath, request: Request, session: DbSession, principal: Admin) -> dict:
     """Disable a user: their token and web sessions stop working at once."""
     try:
-        user = disable_user(session, name)
+        user = disable_user(session, name, actor=principal.name, remote_addr=client_addr(request))
     except UserError as exc:
         raise _refused(exc) from exc
-    audit.record(session, user_name=principal.name, action="user_disable", obj=f"user:{user.name}",
-                 remote_addr=client_addr(request))
     session.commit()
     return user_dict(user)
 
@@ -58,10 +54,8 @@ def users_disable(name: NameInPath, request: Request, session: DbSession, princi
 def users_rotate_token(name: NameInPath, request: Request, session: DbSession, principal: Admin) -> dict:
     """Give a user a new token (shown this once); the old token and its web sessions stop working."""
     try:
-        user, token = rotate_token(session, name)
+        user, token = rotate_token(session, name, actor=principal.name, remote_addr=client_addr(request))
     except UserError as exc:
         raise _refused(exc) from exc
-    audit.record(session, user_name=principal.name, action="user_rotate_token", obj=f"user:{user.name}",
-                 remote_addr=client_addr(request))
     session.commit()
     return {**user_dict(user), "token": token}
