@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import imageio_ffmpeg
+import pytest
 from sqlalchemy.orm import Session
 
 from api.ingest import import_paths
@@ -57,3 +58,12 @@ def store_files(home: Path) -> list[Path]:
     """Every file in the content-addressed store, staging included."""
     store = home / "store"
     return sorted(p for p in store.rglob("*") if p.is_file()) if store.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def no_indexing_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Footage-in tests check what upload queues; the service's local worker must not pick it up meanwhile."""
+    from footage.settings import get_settings
+
+    monkeypatch.setenv("GATEWATCH_LOCAL_WORKERS", "0")
+    get_settings.cache_clear()

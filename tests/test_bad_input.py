@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from support_footage import ffmpeg_exe, make_site_camera, store_files
+from support_footage import ffmpeg_exe, make_site_camera, no_indexing_workers, store_files  # noqa: F401
 
 from footage.db import session_scope
 from footage.probe import ProbeTimedOut, probe
@@ -36,15 +36,6 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, footage_dir: Path) -> di
     files["audio only"] = folder / "ch01_20241107053000.m4a"
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-c:a", "aac", str(files["audio only"]))
     return files
-
-
-@pytest.fixture(autouse=True)
-def no_indexing_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Footage-in tests check what upload queues; the service's local worker must not pick it up meanwhile."""
-    from footage.settings import get_settings
-
-    monkeypatch.setenv("GATEWATCH_LOCAL_WORKERS", "0")
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from conftest import bearer, make_user
 from fastapi.testclient import TestClient
-from support_footage import make_site_camera, store_files
+from support_footage import make_site_camera, no_indexing_workers, store_files  # noqa: F401
 
 from api.app import create_app
 from footage import uploads
@@ -22,15 +22,6 @@ from footage.db import session_scope
 
 PARKING = "parking_aisle_car_detection.mp4"
 NAME = "ch01_20241107053000.mp4"
-
-
-@pytest.fixture(autouse=True)
-def no_indexing_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Footage-in tests check what upload queues; the service's local worker must not pick it up meanwhile."""
-    from footage.settings import get_settings
-
-    monkeypatch.setenv("GATEWATCH_LOCAL_WORKERS", "0")
-    get_settings.cache_clear()
 
 
 @pytest.fixture
