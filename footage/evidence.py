@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from footage.package_zip import AmbiguousPackage, member_name_problem, read_members
 from footage.signing import (
     ALGORITHM,
     SigningKey,
@@ -244,19 +247,23 @@ class Verification:
     """What checking a package found."""
 
     problems: list[str] = field(default_factory=list)
-    """Every failure, one sentence each; empty when the package is intact."""
+    """Every failure, one sentence each; empty when the package is intact and signed by a trusted key."""
     checked: list[str] = field(default_factory=list)
     """Files whose hash and size matched the manifest."""
     fingerprint: str | None = None
-    """Fingerprint of the key the signature was checked with."""
-    key_trusted: bool = False
-    """True when that key was given by the checker (--key / --expect-fingerprint), not only the package's own."""
+    """Fingerprint of the key that signed the package (the one inside it)."""
+    trusted_by: str | None = None
+    """What vouched for that key: "key file", "fingerprint" or "installation"; None when nothing did."""
     manifest: dict[str, Any] | None = None
     """The manifest, when it could be read."""
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def key_trusted(self) -> bool:
+        return self.trusted_by is not None
 
 
 def _normalise_fingerprint(text: str) -> str:
@@ -275,6 +282,7 @@ def _member_digest(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str
 
 def _listed_files(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     listed = []
+    names: set[str] = set()
     for section in ("clips", "thumbnails"):
         entries = manifest.get(section)
         if not isinstance(entries, list):
@@ -282,55 +290,91 @@ def _listed_files(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
                 raise ValueError(f"an entry of '{section}' has no file name")
+            problem = member_name_problem(entry["file"])
+            if problem is not None:
+                raise ValueError(f"it lists a file gatewatch would never write: {problem}")
+            if entry["file"] in names or entry["file"] in (MANIFEST, SIGNATURE, PUBLIC_KEY):
+                raise ValueError(f"it lists {entry['file']!r} twice")
+            names.add(entry["file"])
             listed.append(entry)
     return listed
 
 
-def verify_package(path: Path, *, public_key_pem: str | None = None,
-                   expect_fingerprint: str | None = None) -> Verification:
-    """Check the signature and every file's SHA-256 and size, offline; nothing is extracted to disk."""
+def _check_trust(result: Verification, signer: Ed25519PublicKey, given: Ed25519PublicKey | None,
+                 expect_fingerprint: str | None, installation: Ed25519PublicKey | None) -> None:
+    """Whose key signed it, and whether the checker vouched for that key; a problem otherwise."""
+    signed_by = fingerprint(signer)
+    if given is not None:
+        if fingerprint(given) == signed_by:
+            result.trusted_by = "key file"
+        else:
+            result.problems.append(f"the package was signed with key {signed_by}, not with the key given "
+                                   f"({fingerprint(given)})")
+    elif expect_fingerprint is not None:
+        wanted = _normalise_fingerprint(expect_fingerprint)
+        if wanted == signed_by:
+            result.trusted_by = "fingerprint"
+        else:
+            result.problems.append(f"the package was signed with key {signed_by}, not the expected {wanted}")
+    elif installation is not None:
+        if fingerprint(installation) == signed_by:
+            result.trusted_by = "installation"
+        else:
+            result.problems.append(
+                f"the package was signed with key {signed_by}, not this installation's key "
+                f"{fingerprint(installation)}; if another installation made it, check it with --key FILE "
+                "(its GET /api/v1/signing-key) or --expect-fingerprint"
+            )
+    else:
+        result.problems.append(
+            f"the package was signed with key {signed_by}, and nothing here says whose key that is (this machine "
+            "holds no gatewatch key); pass the installation's public key with --key FILE (GET /api/v1/signing-key "
+            "or 'gatewatch signing-key --export' on the service) or its fingerprint with --expect-fingerprint"
+        )
+
+
+def verify_package(path: Path, *, public_key_pem: str | None = None, expect_fingerprint: str | None = None,
+                   installation_key_pem: str | None = None) -> Verification:
+    """Check the zip's layout, the signature, whose key made it and every file's SHA-256 and size, offline.
+
+    The signature counts only when the signing key is vouched for: by ``public_key_pem`` (a key file the
+    checker holds), by ``expect_fingerprint``, or else by ``installation_key_pem`` (this installation's own
+    key). A package that carries a forger's key and a forger's signature is consistent, so the key inside it
+    proves nothing by itself. Nothing is extracted to disk.
+    """
     result = Verification()
     try:
-        package = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
+        strict = read_members(path)
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         result.problems.append(f"{path} is not a readable zip file ({exc})")
         return result
-    with package:
-        members = {info.filename: info for info in package.infolist()}
+    except AmbiguousPackage as exc:
+        result.problems.append(f"{path} is refused: it could be read in more than one way ({exc})")
+        return result
+    with strict.archive as package:
+        members = strict.members
         missing_meta = [name for name in (MANIFEST, SIGNATURE, PUBLIC_KEY) if name not in members]
         if missing_meta:
             result.problems.append(f"the package lacks {', '.join(missing_meta)}; it is not a gatewatch package")
             return result
-        manifest_bytes = package.read(MANIFEST)
-        signature = package.read(SIGNATURE)
-        embedded_pem = package.read(PUBLIC_KEY)
+        try:
+            manifest_bytes = package.read(members[MANIFEST])
+            signature = package.read(members[SIGNATURE])
+            embedded_pem = package.read(members[PUBLIC_KEY])
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            result.problems.append(f"the package's manifest, signature or key cannot be read ({exc})")
+            return result
 
         try:
             embedded_key = load_public_key(embedded_pem)
+            given = load_public_key(public_key_pem) if public_key_pem is not None else None
+            installation = load_public_key(installation_key_pem) if installation_key_pem is not None else None
         except SigningKeyError as exc:
-            result.problems.append(f"{PUBLIC_KEY}: {exc}")
+            result.problems.append(str(exc))
             return result
-        key = embedded_key
-        if public_key_pem is not None:
-            try:
-                key = load_public_key(public_key_pem)
-            except SigningKeyError as exc:
-                result.problems.append(f"the key given: {exc}")
-                return result
-            result.key_trusted = True
-            if fingerprint(key) != fingerprint(embedded_key):
-                result.problems.append(
-                    f"{PUBLIC_KEY} is not the key given ({fingerprint(embedded_key)} instead of {fingerprint(key)})"
-                )
-        elif expect_fingerprint is not None:
-            result.key_trusted = True
-            if fingerprint(embedded_key) != _normalise_fingerprint(expect_fingerprint):
-                result.problems.append(
-                    f"the package was signed with key {fingerprint(embedded_key)}, not the expected "
-                    f"{_normalise_fingerprint(expect_fingerprint)}"
-                )
-        result.fingerprint = fingerprint(key)
-        if not signature_valid(key, signature, manifest_bytes):
+        result.fingerprint = fingerprint(embedded_key)
+        _check_trust(result, embedded_key, given, expect_fingerprint, installation)
+        if not signature_valid(embedded_key, signature, manifest_bytes):
             result.problems.append(
                 f"{SIGNATURE} does not match {MANIFEST} under key {result.fingerprint}: "
                 "the manifest was changed or signed by another key"
@@ -345,6 +389,9 @@ def verify_package(path: Path, *, public_key_pem: str | None = None,
             result.problems.append(f"{MANIFEST} cannot be read: {exc}")
             return result
         result.manifest = manifest
+        stated = manifest.get("signing_key")
+        if not isinstance(stated, dict) or stated.get("fingerprint") != result.fingerprint:
+            result.problems.append(f"{MANIFEST} names another signing key than {PUBLIC_KEY} ({result.fingerprint})")
 
         seen = {MANIFEST, SIGNATURE, PUBLIC_KEY}
         for entry in listed:
@@ -356,7 +403,7 @@ def verify_package(path: Path, *, public_key_pem: str | None = None,
                 continue
             try:
                 digest, size = _member_digest(package, info)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
                 result.problems.append(f"{name}: cannot be read from the zip ({exc})")
                 continue
             if digest != entry.get("sha256"):

@@ -113,6 +113,24 @@ def load_or_create(keys_dir: Path) -> SigningKey:
     return SigningKey(private_key=key, public_key_pem=public_key_pem(public), fingerprint=fingerprint(public))
 
 
+def existing_public_key_pem(keys_dir: Path) -> str | None:
+    """This installation's public key (PEM) when its key file exists under ``keys_dir``; nothing is created.
+
+    ``gatewatch verify`` calls this: on a machine without gatewatch data (a prosecutor's laptop) there is no
+    installation key, and the checker must name the key it trusts instead.
+    """
+    path = keys_dir / KEY_FILE
+    if not path.is_file():
+        return None
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise SigningKeyError(f"{path} is not a readable private key; restore it from backup") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SigningKeyError(f"{path} is not an Ed25519 key; restore the installation's key")
+    return public_key_pem(key.public_key())
+
+
 def signature_valid(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
     try:
         public_key.verify(signature, data)

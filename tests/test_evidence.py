@@ -79,9 +79,13 @@ def test_intact_package_verifies_with_the_installation_key(tmp_path: Path, real_
     assert manifest["signing_key"]["fingerprint"] == fp
 
     result = verify_package(out, expect_fingerprint=fp.upper())
-    assert result.ok and result.key_trusted and len(result.checked) == 2
+    assert result.ok and result.trusted_by == "fingerprint" and len(result.checked) == 2
     pem = load_or_create(tmp_path / "keys").public_key_pem
-    assert verify_package(out, public_key_pem=pem).ok
+    assert verify_package(out, public_key_pem=pem).trusted_by == "key file"
+    assert verify_package(out, installation_key_pem=pem).trusted_by == "installation"
+    # With nothing to vouch for the key, an intact package is still not accepted: the key inside proves nothing.
+    alone = verify_package(out)
+    assert not alone.ok and alone.fingerprint == fp and "nothing here says whose key that is" in alone.problems[0]
 
 
 def test_every_kind_of_tampering_is_named(tmp_path: Path, real_clip: Path) -> None:
@@ -92,28 +96,31 @@ def test_every_kind_of_tampering_is_named(tmp_path: Path, real_clip: Path) -> No
         manifest = package.read("manifest.json")
     clip_bytes[len(clip_bytes) // 2] ^= 0xFF
 
-    changed_clip = verify_package(_rewrite(out, tmp_path / "a.zip", {clip_name: bytes(clip_bytes)}))
+    pem = load_or_create(tmp_path / "keys").public_key_pem
+    changed_clip = verify_package(_rewrite(out, tmp_path / "a.zip", {clip_name: bytes(clip_bytes)}),
+                                  public_key_pem=pem)
     assert len(changed_clip.problems) == 1 and changed_clip.problems[0].startswith(f"{clip_name}: SHA-256 ")
 
     edited = manifest.replace(b"PR-2024-117", b"PR-2024-118")
-    changed_manifest = verify_package(_rewrite(out, tmp_path / "b.zip", {"manifest.json": edited}))
+    changed_manifest = verify_package(_rewrite(out, tmp_path / "b.zip", {"manifest.json": edited}),
+                                      expect_fingerprint=fp)
     assert changed_manifest.problems == [
         f"manifest.sig does not match manifest.json under key {fp}: the manifest was changed or signed by another key"
     ]
 
-    dropped = verify_package(_rewrite(out, tmp_path / "c.zip", {"thumbnails/event_7.jpg": None}))
+    dropped = verify_package(_rewrite(out, tmp_path / "c.zip", {"thumbnails/event_7.jpg": None}), public_key_pem=pem)
     assert dropped.problems == ["thumbnails/event_7.jpg: listed in the manifest but missing from the package"]
 
-    extra = verify_package(_rewrite(out, tmp_path / "d.zip", {"../../evil.sh": b"rm -rf /"}))
-    assert extra.problems == ["../../evil.sh: in the package but not listed in the manifest"]
+    extra = verify_package(_rewrite(out, tmp_path / "d.zip", {"notes/evil.sh": b"rm -rf /"}), public_key_pem=pem)
+    assert extra.problems == ["notes/evil.sh: in the package but not listed in the manifest"]
 
     # A forger re-signs with their own key: the package is self-consistent, but not the installation's.
     forged_key = Ed25519PrivateKey.generate()
     forged = _rewrite(out, tmp_path / "e.zip", {"manifest.json": edited, "manifest.sig": forged_key.sign(edited),
                                                 "public_key.pem": public_key_pem(forged_key.public_key()).encode()})
-    assert verify_package(forged).ok and not verify_package(forged).key_trusted
+    assert not verify_package(forged).ok and not verify_package(forged).key_trusted
     assert "not the expected" in verify_package(forged, expect_fingerprint=fp).problems[0]
-    pem = load_or_create(tmp_path / "keys").public_key_pem
+    assert "not this installation's key" in verify_package(forged, installation_key_pem=pem).problems[0]
     assert len(verify_package(forged, public_key_pem=pem).problems) == 2
 
     (tmp_path / "junk.zip").write_bytes(b"not a zip")

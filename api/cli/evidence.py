@@ -20,7 +20,8 @@ from api.cases import (
 from api.cli.common import cli_user, console, database, fail, print_json
 from api.models import Role
 from footage.evidence import EvidenceError, file_sha256, verify_package
-from footage.signing import SigningKeyError
+from footage.settings import get_settings
+from footage.signing import ALGORITHM, SigningKeyError, existing_public_key_pem, load_or_create
 
 
 def _operator() -> Principal:
@@ -86,13 +87,21 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify(
         package: Path = typer.Argument(..., help="The evidence package (zip)."),
-        key: Path | None = typer.Option(None, "--key", help="The installation's public key (PEM file)."),
+        key: Path | None = typer.Option(
+            None, "--key", help="The public key (PEM file) of the installation that made the package: saved from "
+            "GET /api/v1/signing-key or 'gatewatch signing-key --export FILE'."),
         expect_fingerprint: str | None = typer.Option(
-            None, "--expect-fingerprint", help="The installation key's fingerprint, as GET /api/v1/signing-key gives."
+            None, "--expect-fingerprint", help="That key's fingerprint, as GET /api/v1/signing-key gives."
         ),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """Check every file's SHA-256 and the manifest's signature, offline; exit 1 saying what fails."""
+        """Check a package offline: its zip layout, every file's SHA-256, the signature and whose key made it.
+
+        Exits 0 only when the package is intact and signed by this installation's key, by the key of --key or
+        by the key of --expect-fingerprint; otherwise 1, naming the key that signed it. Example:
+
+            gatewatch verify case.zip --key gatewatch-signing-key.pem
+        """
         if key is not None and expect_fingerprint is not None:
             fail("give --key or --expect-fingerprint, not both")
         pem = None
@@ -101,18 +110,57 @@ def register(app: typer.Typer) -> None:
                 pem = key.read_text()
             except (OSError, UnicodeDecodeError) as exc:
                 fail(f"cannot read the key file {key} ({exc}); save the PEM from GET /api/v1/signing-key")
-        result = verify_package(package, public_key_pem=pem, expect_fingerprint=expect_fingerprint)
+        try:
+            installation = existing_public_key_pem(get_settings().keys_dir)
+        except SigningKeyError as exc:
+            fail(str(exc))
+        result = verify_package(package, public_key_pem=pem, expect_fingerprint=expect_fingerprint,
+                                installation_key_pem=installation)
         if json_out:
             print_json({"ok": result.ok, "problems": result.problems, "checked": result.checked,
-                        "fingerprint": result.fingerprint, "key_trusted": result.key_trusted})
+                        "fingerprint": result.fingerprint, "trusted_by": result.trusted_by})
         else:
             for problem in result.problems:
                 typer.echo(f"FAIL {problem}")
             if result.ok:
-                typer.echo(f"ok: {len(result.checked)} file(s) match the manifest; signature valid "
-                           f"(key {result.fingerprint})")
-                if not result.key_trusted:
-                    console.print("note: checked against the key inside the package; pass --key or "
-                                  "--expect-fingerprint to prove it is the installation's key", highlight=False)
+                typer.echo(f"ok: {len(result.checked)} file(s) match the manifest; signed by key "
+                           f"{result.fingerprint} ({_TRUSTED_BY[result.trusted_by or '']})")
         if not result.ok:
             raise SystemExit(1)
+
+    @app.command("signing-key")
+    def signing_key(
+        export: Path | None = typer.Option(
+            None, "--export", help="Write the public key (PEM) to this file, to hand to whoever checks packages."),
+        json_out: bool = typer.Option(False, "--json", help="Print the key as JSON."),
+    ) -> None:
+        """Show this installation's public signing key and its fingerprint (the key is made on first use).
+
+        Example: gatewatch signing-key --export gatewatch-signing-key.pem
+        """
+        try:
+            signing = load_or_create(get_settings().keys_dir)
+        except SigningKeyError as exc:
+            fail(str(exc))
+        if export is not None:
+            try:
+                export.write_text(signing.public_key_pem)
+            except OSError as exc:
+                fail(f"cannot write {export} ({exc.strerror or exc}); pick a writable path")
+        if json_out:
+            print_json({"algorithm": ALGORITHM, "public_key_pem": signing.public_key_pem,
+                        "fingerprint": signing.fingerprint})
+            return
+        if export is not None:
+            typer.echo(f"wrote {export}")
+        typer.echo(f"fingerprint {signing.fingerprint}")
+        if export is None:
+            typer.echo(signing.public_key_pem.rstrip())
+
+
+_TRUSTED_BY = {
+    "key file": "the key given with --key",
+    "fingerprint": "the fingerprint given",
+    "installation": "this installation's key",
+    "": "untrusted",
+}
