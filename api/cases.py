@@ -245,9 +245,11 @@ def export_file_name(case: Case) -> str:
     return f"{safe_name(case.name)}.zip"
 
 
-def _sources(session: Session, sources: list[clip_cutting.ClipSource]) -> list[SourceRecord]:
+def _sources(session: Session, camera_id: str, sources: list[clip_cutting.ClipSource]) -> list[SourceRecord]:
+    # The same content may be a segment of another site's camera too: take this camera's name for it.
     names = dict(session.execute(
-        select(Segment.sha256, Segment.original_name).where(Segment.sha256.in_([s.sha256 for s in sources]))
+        select(Segment.sha256, Segment.original_name)
+        .where(Segment.camera_id == camera_id, Segment.sha256.in_([s.sha256 for s in sources]))
     ).tuples().all())
     return [
         SourceRecord(name=Path(names.get(source.sha256) or source.path.name).name, sha256=source.sha256,
@@ -300,7 +302,8 @@ def export_case(session: Session, case: Case, out: Path, *, exported_by: str, pr
                 ) from exc
             package_clips.append(PackageClip(
                 path=clip.path, camera=camera.id, site=camera.site.name, gate=camera.gate,
-                timezone=camera.timezone, start=clip.start, end=clip.end, sources=_sources(session, clip.sources),
+                timezone=camera.timezone, start=clip.start, end=clip.end,
+                sources=_sources(session, camera.id, clip.sources),
                 events=_events_in(session, camera.id, clip.start, clip.end), exact=clip.exact,
                 burn_in=burn_in, sha256=clip.sha256,
             ))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from footage.db import Base, UTCDateTime, utcnow
@@ -60,12 +60,22 @@ class AuditEntry(Base):
 
 
 class Case(Base):
-    """An evidence case: a name, an outside reference (police case number) and what it holds."""
+    """An evidence case: a name, an outside reference (police case number) and what it holds.
+
+    ``scope_sites`` are the sites the case may hold footage of (the creator's sites; None: every site, for a
+    case opened by an admin or an all-sites officer). Names are unique within a scope, so a clash never reveals
+    that another site's case exists.
+    """
 
     __tablename__ = "evidence_case"
+    __table_args__ = (UniqueConstraint("scope_key", "name", name="uq_evidence_case_scope_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True)
+    scope_sites: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    # The scope as text ("*" or sorted site ids, "1,4"): what the name's uniqueness is checked within.
+    scope_key: Mapped[str] = mapped_column(String(400), default="*")
     reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

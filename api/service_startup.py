@@ -13,6 +13,7 @@ import threading
 from fastapi import FastAPI
 
 from footage.settings import get_settings
+from footage.uploads import UploadJanitor
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def start_background(app: FastAPI) -> None:
     settings = get_settings()
     app.state.worker_pool = None
     app.state.dispatcher = None
+    app.state.upload_janitor = UploadJanitor()  # abandoned uploads: removed now, then every 10 minutes
+    app.state.upload_janitor.start()
     if settings.broker_url:
         app.state.dispatcher = _Dispatcher()
         app.state.dispatcher.start()
@@ -57,7 +60,7 @@ def start_background(app: FastAPI) -> None:
 
 
 def stop_background(app: FastAPI) -> None:
-    for name in ("dispatcher", "worker_pool"):
+    for name in ("dispatcher", "worker_pool", "upload_janitor"):
         running = getattr(app.state, name, None)
         if running is not None:
             running.stop()

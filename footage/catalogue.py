@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from footage.models import Camera, Segment, SegmentStatus, Site
 from footage.naming import times_from_name
 from footage.probe import ProbeError, VideoProbe, probe
-from footage.storage import StagedFile, StorageError, relative_to_home, stage_copy
+from footage.storage import StagedFile, StorageError, check_free_space, relative_to_home, stage_copy
 
 OVERLAP_TOLERANCE_S = 2.0
 CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -71,9 +71,9 @@ class ImportResult:
     path: str
     """The file as the user named it (a path given to import, or an upload's file name)."""
     status: str
-    """"imported", "duplicate" (the same content is stored already) or "refused"."""
+    """"imported", "duplicate" (this camera holds the same content already) or "refused"."""
     camera: str | None
-    """The camera the segment belongs to (for a duplicate: the one it was first imported for)."""
+    """The camera the segment belongs to (always the camera the file was imported for)."""
     segment_id: int | None = None
     """The segment holding this content (new, or the existing one for a duplicate)."""
     start: datetime | None = None
@@ -333,12 +333,15 @@ def import_file(session: Session, path: str | Path, camera_id: str, stated_start
 
     if staged is None:
         try:
+            check_free_space(path.stat().st_size, f"{name_path.name}")
             staged = stage_copy(path, progress)
         except StorageError as exc:
             return refuse(str(exc))
     result.sha256, result.size_bytes = staged.sha256, staged.size
 
-    existing = session.scalar(select(Segment).where(Segment.sha256 == staged.sha256))
+    # A duplicate is looked for on this camera only: the same content held by another site's camera must not
+    # reveal that camera, its segment or its times; this camera gets its own segment of the one stored file.
+    existing = _same_content(session, camera.id, staged.sha256)
     if existing is not None:
         staged.discard()
         return _duplicate(result, existing)
@@ -369,13 +372,17 @@ def import_file(session: Session, path: str | Path, camera_id: str, stated_start
             session.add(segment)
     except IntegrityError:
         # The same content landed from another import a moment ago; it is stored once, at the same address.
-        existing = session.scalar(select(Segment).where(Segment.sha256 == staged.sha256))
+        existing = _same_content(session, camera.id, staged.sha256)
         if existing is None:
             raise
         return _duplicate(result, existing)
     result.status = ImportStatus.IMPORTED
     result.segment_id = segment.id
     return result
+
+
+def _same_content(session: Session, camera_id: str, sha256: str) -> Segment | None:
+    return session.scalar(select(Segment).where(Segment.camera_id == camera_id, Segment.sha256 == sha256))
 
 
 def _duplicate(result: ImportResult, existing: Segment) -> ImportResult:

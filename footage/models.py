@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from footage.db import Base, UTCDateTime, utcnow
@@ -49,17 +49,24 @@ class SegmentStatus:
 
 
 class Segment(Base):
-    """One stored video file of one camera, with its wall-clock span (UTC)."""
+    """One stored video file of one camera, with its wall-clock span (UTC).
+
+    The same content is one file in the store but may be a segment of several cameras (two sites that both
+    hold a copy of an export): unique per camera, so a duplicate never tells one site about another's.
+    """
 
     __tablename__ = "segment"
-    __table_args__ = (Index("ix_segment_camera_start", "camera_id", "start"),)
+    __table_args__ = (
+        Index("ix_segment_camera_start", "camera_id", "start"),
+        UniqueConstraint("camera_id", "sha256", name="uq_segment_camera_sha256"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camera_id: Mapped[str] = mapped_column(ForeignKey("camera.id", ondelete="RESTRICT"))
     # Relative to GATEWATCH_HOME, so a data folder can move or be mounted elsewhere.
     path: Mapped[str] = mapped_column(String(500))
     original_name: Mapped[str] = mapped_column(String(500))
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     start: Mapped[datetime] = mapped_column(UTCDateTime())
     end: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -81,3 +88,16 @@ class Segment(Base):
     @property
     def duration_s(self) -> float:
         return (self.end - self.start).total_seconds()
+
+
+class UploadClaim(Base):
+    """A resumable upload whose last byte arrived and whose import has begun: inserted once, never twice.
+
+    The primary key makes "complete -> importing" one atomic step across every service process, so a second
+    request at the final offset (a retried or racing last chunk) cannot start a second import.
+    """
+
+    __tablename__ = "upload_claim"
+
+    upload_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

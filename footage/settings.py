@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(3, description="Attempts before an indexing job is marked failed.")
     max_upload_bytes: int = Field(200 * 1024**3, description="Largest footage file accepted (bytes).")
     upload_chunk_bytes: int = Field(8 * 1024**2, description="Largest upload chunk accepted (bytes).")
+    disk_reserve_bytes: int | None = Field(
+        None, ge=0, description="Free space kept on the data folder's disk: uploads and imports that would eat into "
+        "it are refused. Unset: 5 % of the disk, at most 2 GiB.")
+    max_open_uploads_per_user: int = Field(4, ge=1, description="Resumable uploads one user may have open at once.")
+    upload_expire_s: float = Field(
+        24 * 3600.0, gt=0, description="Seconds after its last byte that an unfinished upload is deleted.")
     base_url: str = Field("", description="Public URL prefix used in links (empty: relative links).")
 
     @property

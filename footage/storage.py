@@ -26,6 +26,34 @@ class StorageError(OSError):
     """The store could not take a file; the message says what to check."""
 
 
+class DiskFull(StorageError):
+    """Keeping the bytes asked for would eat into the disk reserve (GATEWATCH_DISK_RESERVE_BYTES)."""
+
+
+def disk_reserve(total_bytes: int) -> int:
+    """Bytes to keep free on a disk of ``total_bytes``: the setting, else 5 % of the disk, at most 2 GiB."""
+    configured = get_settings().disk_reserve_bytes
+    return configured if configured is not None else min(total_bytes // 20, 2 * 1024**3)
+
+
+def check_free_space(needed: int, what: str, pending: int = 0) -> None:
+    """``DiskFull`` unless ``needed`` more bytes (beyond ``pending`` promised to others) leave the reserve free.
+
+    The real free space of the data folder's disk is read each time, so space taken by anything else counts.
+    """
+    home = get_settings().resolved_home
+    probe_at = home if home.exists() else next(p for p in home.parents if p.exists())
+    usage = shutil.disk_usage(probe_at)
+    reserve = disk_reserve(usage.total)
+    room = usage.free - reserve - pending
+    if needed > room:
+        raise DiskFull(
+            f"not enough disk space for {what}: it needs {needed} bytes, the disk has {usage.free} free, "
+            f"{pending} promised to uploads in progress and {reserve} kept in reserve; free space under {home} "
+            "or lower GATEWATCH_DISK_RESERVE_BYTES"
+        )
+
+
 def store_dir() -> Path:
     return get_settings().store_dir
 

@@ -13,19 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import threading
+import time
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from footage.db import utcnow
+from sqlalchemy.exc import IntegrityError
+
+from footage.db import session_scope, utcnow
+from footage.models import UploadClaim
 from footage.settings import get_settings
+from footage.storage import STAGING, DiskFull, check_free_space, store_dir
+
+log = logging.getLogger(__name__)
 
 UPLOAD_ID_LENGTH = 32
 
@@ -56,6 +66,18 @@ class UploadBusy(UploadError):
 
 class UploadFinished(UploadError):
     pass
+
+
+class UploadImporting(UploadFinished):
+    """Every byte is in and the import has begun; no request may write to it any more."""
+
+
+class NoSpace(UploadError):
+    """The disk cannot take the declared length without eating into the reserve."""
+
+
+class TooManyUploads(UploadError):
+    """The user has as many unfinished uploads as the setting allows."""
 
 
 def clean_filename(name: str | None) -> str:
@@ -175,16 +197,114 @@ def check_length(length: int) -> None:
                              "split the export into shorter files")
 
 
+def open_uploads() -> list[UploadState]:
+    """Every resumable upload whose bytes are not all in yet (what still claims disk space)."""
+    found = []
+    for path in uploads_dir().glob("*.json"):
+        with contextlib.suppress(UploadError, OSError, ValueError, TypeError):
+            state = load(path.stem)
+            if not state.complete and not state.sha256:
+                found.append(state)
+    return found
+
+
 def create(camera_id: str, filename: str, length: int, start: str | None, created_by: str) -> UploadState:
+    """A new resumable upload; refused when the user has too many open or the disk cannot take its length.
+
+    The space check counts what every open upload still has to send, so twenty uploads declaring more
+    than the disk holds are refused from the one that no longer fits, not discovered when the disk is full.
+    """
     if length <= 0:
         raise UploadError("the file is empty (Upload-Length 0); export or copy it again from the recorder")
     check_length(length)
-    state = UploadState(id=uuid.uuid4().hex, camera_id=camera_id, filename=clean_filename(filename),
-                        start=start or None, length=length, created_by=created_by,
-                        created_at=utcnow().isoformat())
-    part_path(state.id).touch()
-    save(state)
+    name = clean_filename(filename)
+    with _lock:
+        # One process at a time decides, so two creations cannot both take the last free space.
+        current = open_uploads()
+        limit = get_settings().max_open_uploads_per_user
+        if sum(state.created_by == created_by for state in current) >= limit:
+            raise TooManyUploads(f"you have {limit} unfinished uploads already (the limit); finish or wait for "
+                                 "them, or ask an admin to raise GATEWATCH_MAX_OPEN_UPLOADS_PER_USER")
+        try:
+            check_free_space(length, f"an upload of {length} bytes",
+                             pending=sum(max(0, state.length - state.offset) for state in current))
+        except DiskFull as exc:
+            raise NoSpace(str(exc)) from exc
+        state = UploadState(id=uuid.uuid4().hex, camera_id=camera_id, filename=name, start=start or None,
+                            length=length, created_by=created_by, created_at=utcnow().isoformat())
+        part_path(state.id).touch()
+        save(state)
     return state
+
+
+def claim_import(upload_id: str) -> bool:
+    """Mark the upload as importing, once: True for the one caller that may import it, False for any other."""
+    try:
+        with session_scope() as session:
+            session.add(UploadClaim(upload_id=_check_id(upload_id)))
+    except IntegrityError:
+        return False
+    return True
+
+
+def is_claimed(upload_id: str) -> bool:
+    with session_scope() as session:
+        return session.get(UploadClaim, _check_id(upload_id)) is not None
+
+
+def expire_abandoned(max_age_s: float | None = None, now: float | None = None) -> list[str]:
+    """Delete uploads untouched for ``max_age_s`` (default: the setting) and staging leftovers; their ids.
+
+    Unfinished uploads count from their last byte; finished ones keep their result as long for whoever polls.
+    Single-request part files and store staging files that old belong to requests that died.
+    """
+    max_age = get_settings().upload_expire_s if max_age_s is None else max_age_s
+    moment = time.time() if now is None else now
+    removed: list[str] = []
+    folder = uploads_dir()
+    for state_file in folder.glob("*.json"):
+        upload_id = state_file.stem
+        files = [p for p in (state_file, folder / f"{upload_id}.part") if p.exists()]
+        with contextlib.suppress(OSError):
+            if files and moment - max(p.stat().st_mtime for p in files) > max_age:
+                discard(upload_id)
+                removed.append(upload_id)
+    leftovers = [p for p in folder.glob("*.part") if not (folder / f"{p.stem}.json").exists()]
+    staging = store_dir() / STAGING
+    leftovers += list(staging.glob("*")) if staging.exists() else []
+    for path in leftovers:
+        with contextlib.suppress(OSError):
+            if moment - path.stat().st_mtime > max_age:
+                path.unlink()
+                removed.append(path.name)
+    if removed:
+        log.info("removed %d abandoned upload(s) older than %.0f s: %s", len(removed), max_age, ", ".join(removed))
+    return removed
+
+
+class UploadJanitor:
+    """Runs ``expire_abandoned`` every ``interval_s`` seconds on a daemon thread (the service starts one)."""
+
+    def __init__(self, interval_s: float = 600.0) -> None:
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gatewatch-upload-janitor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                expire_abandoned()
+            except Exception:
+                log.exception("removing abandoned uploads failed; trying again later")
+            if self._stop.wait(self.interval_s):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def discard(upload_id: str) -> None:
@@ -194,8 +314,25 @@ def discard(upload_id: str) -> None:
 
 # The running hash of each upload this process is receiving: (bytes hashed, hasher).
 _hashers: dict[str, tuple[int, Any]] = {}
-_busy: set[str] = set()
 _lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _writing(upload_id: str) -> Iterator[None]:
+    """Hold the part file's exclusive lock (every process, not only this one) or raise ``UploadBusy``."""
+    try:
+        fd = os.open(part_path(upload_id), os.O_RDWR)
+    except FileNotFoundError as exc:
+        raise UploadImporting("every byte of this upload is in and it is being imported; "
+                              "its result will be at GET /api/v1/uploads/{id}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise UploadBusy("another request is writing this upload; wait for it, then HEAD for the offset") from exc
+        yield
+    finally:
+        os.close(fd)
 
 
 def _hasher_at(upload_id: str, offset: int) -> Any:
@@ -258,11 +395,10 @@ async def append_chunk(state: UploadState, offset: int, chunks: AsyncIterator[by
     """
     if state.complete:
         raise UploadFinished("this upload is complete already; its result is at GET /api/v1/uploads/{id}")
-    with _lock:
-        if state.id in _busy:
-            raise UploadBusy("another request is writing this upload; wait for it, then HEAD for the offset")
-        _busy.add(state.id)
-    try:
+    if state.sha256 or is_claimed(state.id):
+        raise UploadImporting("every byte of this upload is in and it is being imported; "
+                              "its result will be at GET /api/v1/uploads/{id}")
+    with _writing(state.id):
         stored = state.offset
         if offset != stored:
             raise OffsetMismatch(f"Upload-Offset {offset} does not match the {stored} bytes stored; "
@@ -282,9 +418,6 @@ async def append_chunk(state: UploadState, offset: int, chunks: AsyncIterator[by
             ) from None
         _hashers[state.id] = (stored + written, hasher)
         return stored + written, hasher
-    finally:
-        with _lock:
-            _busy.discard(state.id)
 
 
 def received(state: UploadState, sha256: str) -> UploadState:

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from api import audit
 from api.auth import Principal
 from api.deps import DbSession, client_addr, reachable_camera, require_role
 from api.ingest import ingest_upload, segment_rows
@@ -27,6 +28,7 @@ from api.schemas.footage import ImportResultOut, SegmentOut, UploadStatus
 from footage import uploads
 from footage.catalogue import CatalogueError, parse_time
 from footage.settings import get_settings
+from footage.storage import DiskFull, check_free_space
 
 router = APIRouter(tags=["footage"])
 
@@ -42,7 +44,10 @@ def _http(exc: uploads.UploadError) -> HTTPException:
         uploads.OffsetMismatch: status.HTTP_409_CONFLICT,
         uploads.UploadBusy: status.HTTP_409_CONFLICT,
         uploads.UploadFinished: status.HTTP_409_CONFLICT,
+        uploads.UploadImporting: status.HTTP_409_CONFLICT,
         uploads.UploadTooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+        uploads.NoSpace: status.HTTP_507_INSUFFICIENT_STORAGE,
+        uploads.TooManyUploads: status.HTTP_429_TOO_MANY_REQUESTS,
     }
     return HTTPException(codes.get(type(exc), UNPROCESSABLE), str(exc), headers=TUS)
 
@@ -88,6 +93,11 @@ async def post_footage(
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             f"the file is {declared} bytes, over this service's limit of {limit} bytes; "
                             "split the export into shorter files")
+    try:
+        # Without a Content-Length the stream is cut at the limit; with one, the disk must hold it first.
+        check_free_space(int(declared) if declared and declared.isdigit() else 0, f"the upload of {name}")
+    except DiskFull as exc:
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(exc)) from exc
     part = uploads.new_single_part()
     hasher = hashlib.sha256()
     try:
@@ -127,6 +137,10 @@ def post_upload(
                                principal.name)
     except uploads.UploadError as exc:
         raise _http(exc) from exc
+    audit.record(session, user_name=principal.name, action="upload_start", obj=f"camera:{camera.id}",
+                 detail={"upload": state.id, "filename": state.filename, "length": state.length,
+                         "start": state.start}, remote_addr=client_addr(request))
+    session.commit()
     location = f"{get_settings().base_url}/api/v1/uploads/{state.id}"
     response.headers.update({**TUS, "Location": location, "Upload-Offset": "0"})
     return {"id": state.id, "location": location, **state.to_dict()}
@@ -174,6 +188,11 @@ async def patch_upload(
     except uploads.UploadError as exc:
         raise _http(exc) from exc
     if offset == state.length:
+        # One request, in any service process, wins the right to import; a racing or repeated last PATCH is told
+        # the upload is being imported instead of starting a second import.
+        if not await run_in_threadpool(uploads.claim_import, state.id):
+            raise _http(uploads.UploadImporting("every byte of this upload is in and it is being imported; its "
+                                                f"result will be at GET /api/v1/uploads/{state.id}"))
         part = uploads.part_path(state.id)
         sha256 = hasher.hexdigest()
         uploads.received(state, sha256)
