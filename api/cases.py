@@ -1,8 +1,10 @@
 """Evidence cases: events and camera time ranges gathered under a name, and their export as a signed package.
 
-Who may touch a case follows from what is in it: a case is visible to a principal who may reach the site of every
-camera it holds (admins and all-site officers see every case). Adding an event or range of a camera the principal
-cannot reach is refused the same way whether or not the event or camera exists.
+A case has an owner (who opened it) and a scope: the sites its opener could reach (None: every site, for an admin
+or an all-sites officer). A case is visible to admins and to a principal who reaches every site of its scope and of
+every camera it holds, so an empty case of site A is invisible to site B. Items may only come from the scope's
+sites. Names are unique within a scope, so a clash never tells site B that site A has a case by that name. Adding
+an event or range of a camera the principal cannot reach is refused the same way whether or not it exists.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from footage.evidence import (
     build_package,
     safe_name,
 )
-from footage.models import Camera, Segment
+from footage.models import Camera, Segment, Site
 from footage.settings import get_settings
 from footage.signing import load_or_create
 
@@ -129,7 +131,22 @@ def _reachable_camera(session: Session, principal: Principal, camera_id: str) ->
     raise CaseForbidden("your role or site does not allow this")
 
 
+def _scope(principal: Principal) -> list[int] | None:
+    return None if principal.site_ids is None else sorted(principal.site_ids)
+
+
+def _scope_key(scope: list[int] | None) -> str:
+    return "*" if scope is None else ",".join(map(str, sorted(scope)))
+
+
 def _may_see(session: Session, principal: Principal, case: Case) -> bool:
+    if principal.is_admin:
+        return True
+    if case.scope_sites is None:
+        if principal.site_ids is not None:
+            return False
+    elif not all(principal.may_reach_site(site_id) for site_id in case.scope_sites):
+        return False
     if principal.site_ids is None:
         return True
     for item in case.items:
@@ -144,6 +161,16 @@ def _check_role(principal: Principal) -> None:
         raise CaseForbidden("your role or site does not allow this")
 
 
+def _in_scope(case: Case, principal: Principal, camera: Camera) -> Camera:
+    """The camera, when the case may hold its footage (its site is in the case's scope)."""
+    if case.scope_sites is None or camera.site_id in case.scope_sites:
+        return camera
+    if principal.is_admin:
+        raise CaseError(f"case {case.name!r} holds footage of its own sites only; camera {camera.id!r} is of another "
+                        "site: open another case for it")
+    raise CaseForbidden("your role or site does not allow this")
+
+
 def _new_items(session: Session, principal: Principal, case: Case, event_ids: list[int],
                ranges: list[RangeRequest]) -> list[CaseItem]:
     held_events = {item.event_id for item in case.items if item.event_id is not None}
@@ -154,12 +181,12 @@ def _new_items(session: Session, principal: Principal, case: Case, event_ids: li
             if principal.is_admin:
                 raise CaseError(f"no event {event_id}; find events with GET /api/v1/events")
             raise CaseForbidden("your role or site does not allow this")
-        _reachable_camera(session, principal, event.camera_id)
+        _in_scope(case, principal, _reachable_camera(session, principal, event.camera_id))
         if event_id in held_events:
             continue
         items.append(CaseItem(event_id=event.id, camera_id=event.camera_id, start=event.start, end=event.end))
     for wanted in ranges:
-        camera = _reachable_camera(session, principal, wanted.camera)
+        camera = _in_scope(case, principal, _reachable_camera(session, principal, wanted.camera))
         start = parse_time(wanted.start, camera.timezone, "from")
         end = parse_time(wanted.end, camera.timezone, "to")
         if end <= start:
@@ -176,9 +203,13 @@ def create_case(session: Session, principal: Principal, name: str, reference: st
                 event_ids: list[int] | None = None, ranges: list[RangeRequest] | None = None) -> Case:
     _check_role(principal)
     name = check_name(name)
-    if session.scalar(select(Case.id).where(Case.name == name)) is not None:
+    scope = _scope(principal)
+    # Only cases of the same scope clash, and the principal may see every one of those: nothing leaks.
+    if session.scalar(select(Case.id).where(Case.scope_key == _scope_key(scope), Case.name == name)) is not None:
         raise CaseError(f"a case named {name!r} exists already; add items to it or pick another name")
-    case = Case(name=name, reference=_check_reference(reference), created_by=principal.name)
+    case = Case(name=name, reference=_check_reference(reference), created_by=principal.name,
+                owner_id=principal.user_id if principal.user_id > 0 else None, scope_sites=scope,
+                scope_key=_scope_key(scope))
     case.items.extend(_new_items(session, principal, case, event_ids or [], ranges or []))
     session.add(case)
     session.flush()
@@ -204,7 +235,11 @@ def get_case(session: Session, principal: Principal, case_id: int) -> Case:
 def find_case(session: Session, principal: Principal, name: str) -> Case | None:
     """The case with this name, if any (and if the principal may see it)."""
     _check_role(principal)
-    case = session.scalar(select(Case).where(Case.name == name))
+    case = session.scalar(select(Case).where(Case.scope_key == _scope_key(_scope(principal)), Case.name == name))
+    if case is None and principal.is_admin:
+        # An admin at the command line names a case by its name alone; take it when only one scope has it.
+        named = list(session.scalars(select(Case).where(Case.name == name).limit(2)))
+        case = named[0] if len(named) == 1 else None
     if case is not None and not _may_see(session, principal, case):
         raise CaseForbidden("your role or site does not allow this")
     return case
@@ -235,9 +270,11 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
             "id": item.id, "event_id": item.event_id, "camera": item.camera_id,
             "start": item.start.astimezone(zone).isoformat(), "end": item.end.astimezone(zone).isoformat(),
         })
+    scope = None if case.scope_sites is None else sorted(
+        site.name for site in (session.get(Site, site_id) for site_id in case.scope_sites) if site is not None)
     return {
         "id": case.id, "name": case.name, "reference": case.reference, "created_by": case.created_by,
-        "created_at": case.created_at.isoformat(), "items": items,
+        "created_at": case.created_at.isoformat(), "scope": scope, "items": items,
     }
 
 

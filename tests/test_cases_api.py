@@ -110,3 +110,43 @@ def test_site_scope_and_roles_on_cases(client: TestClient, footage_dir: Path, tm
     assert client.get("/api/v1/cases", headers=manager).status_code == 403
     assert client.post(f"/api/v1/cases/{palm_case['id']}/export", headers=manager).status_code == 403
     assert client.get("/api/v1/cases").status_code == 401
+
+
+def test_an_empty_case_belongs_to_its_scope_and_names_clash_only_within_it(
+        client: TestClient, footage_dir: Path, tmp_path: Path) -> None:
+    palm = make_scene(short_clip(footage_dir / "parking_aisle_car_detection.mp4", tmp_path / "a.mp4", 3))
+    cedar = make_scene(short_clip(footage_dir / "street_sparse_traffic.mp4", tmp_path / "b.mp4", 3),
+                       site="Cedar Court", camera="cedar-east", timezone="Europe/London")
+    palm_officer = bearer(make_user("officer", "pat", ["Palm Grove"]))
+    cedar_officer = bearer(make_user("officer", "cy", ["Cedar Court"]))
+    admin = bearer(make_user("admin", "root"))
+
+    empty = client.post("/api/v1/cases", headers=palm_officer, json={"name": "Night watch"})
+    assert empty.status_code == 201 and empty.json()["scope"] == ["Palm Grove"]
+    case_id = empty.json()["id"]
+
+    # Cedar's officer cannot see, fill or export Palm's empty case, and it is not in their list.
+    assert client.get(f"/api/v1/cases/{case_id}", headers=cedar_officer).status_code == 403
+    assert client.get("/api/v1/cases", headers=cedar_officer).json() == []
+    filled = client.post(f"/api/v1/cases/{case_id}/items", headers=cedar_officer,
+                         json={"events": [cedar.event_ids[0]]})
+    assert filled.status_code == 403
+    assert client.post(f"/api/v1/cases/{case_id}/export", headers=cedar_officer).status_code == 403
+    # The same name in Cedar's scope is simply another case: nothing says Palm has one.
+    theirs = client.post("/api/v1/cases", headers=cedar_officer, json={"name": "Night watch"})
+    assert theirs.status_code == 201 and theirs.json()["id"] != case_id
+    clash = client.post("/api/v1/cases", headers=cedar_officer, json={"name": "Night watch"})
+    assert clash.status_code == 422 and "exists already" in clash.json()["detail"]
+
+    # The owner fills it from their own site only; the admin sees both and cannot mix sites into it either.
+    assert client.post(f"/api/v1/cases/{case_id}/items", headers=palm_officer,
+                       json={"events": [palm.event_ids[0]]}).status_code == 200
+    assert client.post(f"/api/v1/cases/{case_id}/items", headers=admin,
+                       json={"events": [cedar.event_ids[0]]}).status_code == 422
+    assert len(client.get("/api/v1/cases", headers=admin).json()) == 2
+    assert [c["name"] for c in client.get("/api/v1/cases", headers=palm_officer).json()] == ["Night watch"]
+    with session_scope() as session:
+        from api.models import Case, User
+
+        stored = session.get(Case, case_id)
+        assert stored is not None and stored.owner_id == session.query(User).filter_by(name="pat").one().id

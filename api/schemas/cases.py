@@ -48,6 +48,8 @@ class CaseOut(BaseModel):
     reference: str | None
     created_by: str
     created_at: str
+    scope: list[str] | None = Field(
+        None, description="The sites the case may hold footage of (its opener's); null: every site.")
     items: list[CaseItemOut]
 
 
