@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from footage.datadir import secure_home
 from footage.settings import get_settings
 
 
@@ -67,8 +68,8 @@ def get_engine() -> Engine:
     settings = get_settings()
     url = settings.resolved_database_url
     if url not in _engines:
-        if url.startswith("sqlite"):
-            settings.resolved_home.mkdir(parents=True, exist_ok=True)
+        # Before the database file or anything else under the data folder is created: private to this user.
+        secure_home()
         _engines[url] = make_engine(url)
     return _engines[url]
 
