@@ -208,7 +208,7 @@ def open_uploads() -> list[UploadState]:
     return found
 
 
-def create(camera_id: str, filename: str, length: int, start: str | None, created_by: str) -> UploadState:
+def create(camera_id: str, filename: str | None, length: int, start: str | None, created_by: str) -> UploadState:
     """A new resumable upload; refused when the user has too many open or the disk cannot take its length.
 
     The space check counts what every open upload still has to send, so twenty uploads declaring more

@@ -27,7 +27,6 @@ from api.cli.main import app as cli_app
 from footage import uploads
 from footage.db import session_scope
 from footage.settings import get_settings
-from footage.storage import disk_reserve
 
 PARKING = "parking_aisle_car_detection.mp4"
 NAME = "ch01_20241107053000.mp4"
@@ -59,6 +58,8 @@ def _set(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
 def test_uploads_cannot_promise_more_than_the_disk_holds(gw_home: Path, cameras: None, client: TestClient,
                                                          admin_headers: dict, footage_dir: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from footage.storage import disk_reserve
+
     usage = shutil.disk_usage(gw_home)
     room = usage.free - disk_reserve(usage.total)
     # Each fits the disk alone (and the size limit); two of them do not.
