@@ -13,7 +13,7 @@ import threading
 from fastapi import FastAPI
 
 from footage.settings import get_settings
-from footage.uploads import UploadJanitor
+from footage.upload_expiry import UploadJanitor
 
 log = logging.getLogger(__name__)
 

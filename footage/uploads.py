@@ -17,10 +17,8 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import threading
-import time
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -33,9 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from footage.db import session_scope, utcnow
 from footage.models import UploadClaim
 from footage.settings import get_settings
-from footage.storage import STAGING, DiskFull, check_free_space, store_dir
-
-log = logging.getLogger(__name__)
+from footage.storage import DiskFull, check_free_space
 
 UPLOAD_ID_LENGTH = 32
 
@@ -208,6 +204,11 @@ def open_uploads() -> list[UploadState]:
     return found
 
 
+def pending_bytes() -> int:
+    """Bytes the open uploads have declared but not sent yet: disk space already promised."""
+    return sum(max(0, state.length - state.offset) for state in open_uploads())
+
+
 def create(camera_id: str, filename: str | None, length: int, start: str | None, created_by: str) -> UploadState:
     """A new resumable upload; refused when the user has too many open or the disk cannot take its length.
 
@@ -250,61 +251,6 @@ def claim_import(upload_id: str) -> bool:
 def is_claimed(upload_id: str) -> bool:
     with session_scope() as session:
         return session.get(UploadClaim, _check_id(upload_id)) is not None
-
-
-def expire_abandoned(max_age_s: float | None = None, now: float | None = None) -> list[str]:
-    """Delete uploads untouched for ``max_age_s`` (default: the setting) and staging leftovers; their ids.
-
-    Unfinished uploads count from their last byte; finished ones keep their result as long for whoever polls.
-    Single-request part files and store staging files that old belong to requests that died.
-    """
-    max_age = get_settings().upload_expire_s if max_age_s is None else max_age_s
-    moment = time.time() if now is None else now
-    removed: list[str] = []
-    folder = uploads_dir()
-    for state_file in folder.glob("*.json"):
-        upload_id = state_file.stem
-        files = [p for p in (state_file, folder / f"{upload_id}.part") if p.exists()]
-        with contextlib.suppress(OSError):
-            if files and moment - max(p.stat().st_mtime for p in files) > max_age:
-                discard(upload_id)
-                removed.append(upload_id)
-    leftovers = [p for p in folder.glob("*.part") if not (folder / f"{p.stem}.json").exists()]
-    staging = store_dir() / STAGING
-    leftovers += list(staging.glob("*")) if staging.exists() else []
-    for path in leftovers:
-        with contextlib.suppress(OSError):
-            if moment - path.stat().st_mtime > max_age:
-                path.unlink()
-                removed.append(path.name)
-    if removed:
-        log.info("removed %d abandoned upload(s) older than %.0f s: %s", len(removed), max_age, ", ".join(removed))
-    return removed
-
-
-class UploadJanitor:
-    """Runs ``expire_abandoned`` every ``interval_s`` seconds on a daemon thread (the service starts one)."""
-
-    def __init__(self, interval_s: float = 600.0) -> None:
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gatewatch-upload-janitor", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                expire_abandoned()
-            except Exception:
-                log.exception("removing abandoned uploads failed; trying again later")
-            if self._stop.wait(self.interval_s):
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 def discard(upload_id: str) -> None:

@@ -8,8 +8,10 @@ Resumable protocol (tus 1.0.0 core, creation extension): ``POST /cameras/{id}/up
 ``Upload-Length`` and ``Upload-Metadata: filename <base64>,start <base64>`` -> 201 + ``Location``;
 ``PATCH /uploads/{id}`` with ``Upload-Offset`` and ``Content-Type: application/offset+octet-stream``
 -> 204 + the new ``Upload-Offset``; ``HEAD /uploads/{id}`` -> ``Upload-Offset``/``Upload-Length``. After a
-dropped connection, HEAD and PATCH again from the offset. When the last byte arrives the import runs and
-``GET /uploads/{id}`` holds its result.
+dropped connection, HEAD and PATCH again from the offset. When the last byte arrives the import runs (claimed
+once in the database, so a repeated or racing last PATCH gets 409, never a second import) and
+``GET /uploads/{id}`` holds its result. An upload the disk cannot take above its reserve gets 507; a user with
+too many unfinished uploads, 429.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ async def post_footage(
                             "split the export into shorter files")
     try:
         # Without a Content-Length the stream is cut at the limit; with one, the disk must hold it first.
-        check_free_space(int(declared) if declared and declared.isdigit() else 0, f"the upload of {name}")
+        check_free_space(int(declared) if declared and declared.isdigit() else 0, f"the upload of {name}",
+                         pending=await run_in_threadpool(uploads.pending_bytes))
     except DiskFull as exc:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(exc)) from exc
     part = uploads.new_single_part()
