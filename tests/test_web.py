@@ -279,7 +279,9 @@ def test_officer_finds_plays_files_and_exports_the_seed_case(live_service: LiveS
         names = opened.namelist()
     assert "manifest.json" in names and "manifest.sig" in names
     assert sum(name.endswith(".mp4") for name in names) == 2
-    assert verify_package(package).ok
+    # Checked as a prosecutor would: against the public key the service hands out.
+    pem = live_service.api("olive", "/signing-key").json()["public_key_pem"]
+    assert verify_package(package, public_key_pem=pem).ok
 
     # At a phone's width the page is one column.
     page.set_viewport_size({"width": 390, "height": 844})
