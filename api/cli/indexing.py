@@ -203,7 +203,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Index every segment not indexed yet (or, with --reindex, again), with a progress bar."""
         summary = run_index(camera=camera, since=since, until=until, workers=workers, reindex=reindex,
-                            pending=pending, engine=engine, show_progress=not json_out and console.is_terminal)
+                            pending=pending, engine=engine, show_progress=not json_out and console.is_terminal,
+                            plain_progress=not json_out and not console.is_terminal)
         if json_out:
             print_json(summary)
         else:
