@@ -54,7 +54,7 @@ def _serve(request: Request, session: Session, principal: Principal, clip: Clip,
         session.commit()
     # Named in the camera's own time, as the evidence package names its clips: a UTC stamp reads as the wrong day.
     local_start = clip.start.astimezone(ZoneInfo(timezone))
-    name = f"{obj.replace(':', '-')}_{local_start.strftime('%Y%m%dT%H%M%S%z')}.mp4"
+    name = f"{obj.replace(':', '-')}_{local_start.strftime('%Y%m%dT%H%M%S')}.mp4"
     headers = {
         "X-Clip-Start": local_iso(clip.start, timezone),
         "X-Clip-End": local_iso(clip.end, timezone),
