@@ -304,6 +304,11 @@ def test_smaller_things(live_service: LiveService, browser, tmp_path: Path) -> N
     page.locator("#case-items li[data-item]").first.wait_for()
     item = page.inner_text("#case-items li[data-item]")
     assert seen and seen.lower() in item.lower(), (seen, item)
+    page.locator("#grid .tile").first.locator(".tile-open").click()
+    page.locator("#player:not([hidden])").wait_for()
+    page.locator("#video").evaluate(
+        "(v) => new Promise((ok) => v.readyState >= 2 ? ok() : v.addEventListener('loadeddata', ok))")
+    page.locator("#video").evaluate("(v) => v.pause()")
     keep_screenshot(page, "officer.png", tmp_path)
     context.close()
 
