@@ -380,3 +380,36 @@ def test_indexing_prints_plain_progress_lines_into_a_log(tmp_path: Path, footage
     text = log.read_text()
     assert done.returncode == 0, text
     assert re.search(r"^indexing: 1/1 segments, 0:00:\d\d/0:00:20 footage, [\d.]+x real time$", text, re.M), text
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_sign_in_to_exported_case_with_every_outcome_on_screen(live_service: LiveService, browser,  # type: ignore[no-untyped-def]
+                                                              viewport: dict[str, int], tmp_path: Path) -> None:
+    """The whole errand: after each step (search, open, add to case, export) what happened is on screen without
+    the officer scrolling to look for it (the test only clicks; Playwright scrolls to what it clicks)."""
+    context, page = open_page(browser, live_service, "olive", viewport)
+    fill_window(page, "2024-11-07", "05:00", "07:00")
+    page.click("#search-submit")
+    page.locator("#grid .tile").first.wait_for()
+    assert on_screen(page, "#results-status") or on_screen(page, "#search-outcome")
+
+    page.locator("#grid .tile").nth(1).locator(".tile-open").click()
+    page.locator("#player:not([hidden])").wait_for()
+    page.wait_for_timeout(300)
+    assert on_screen(page, "#player-title")
+
+    page.fill("#case-name", f"Gate errand {viewport['width']}")
+    page.click("#player-add")
+    if viewport is PHONE:
+        page.locator("#case-jump").filter(has_text="Case (1)").wait_for()
+        assert on_screen(page, "#case-jump")
+        page.click("#case-jump")
+        page.wait_for_timeout(300)
+    page.locator("#case-items li[data-item]").first.wait_for()
+    assert on_screen(page, "#case-items li[data-item]")
+
+    with page.expect_download(timeout=120_000):
+        page.click("#case-export")
+    page.locator("#export-status").filter(has_text="Exported").wait_for()
+    assert on_screen(page, "#export-status")
+    context.close()
