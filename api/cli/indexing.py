@@ -120,6 +120,8 @@ def run_index(*, camera: str | None, since: str | None, until: str | None, worke
                   f"{_hms(summary.footage_done_s)}/{_hms(summary.footage_total_s)} footage, "
                   f"{summary.footage_done_s / wall:.1f}x real time", flush=True)
             return
+        if progress is None:
+            return
         progress.update(
             task, completed=summary.done + summary.failed,  # type: ignore[arg-type]
             hours=f"{_hms(summary.footage_done_s)}/{_hms(summary.footage_total_s)} footage",
