@@ -45,7 +45,7 @@ bench: install
 
 # Refreshes the README's pictures of the web page from the browser tests.
 screenshots: install browser
-	GATEWATCH_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_web.py
+	GATEWATCH_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_web.py tests/test_web_use.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -322,7 +322,8 @@ def cut_clip(sources: list[ClipSource], start: datetime, end: datetime, out: Pat
             )
         except ffmpeg.Error as exc:
             tail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-3:]
-            raise ClipError(f"FFmpeg could not cut the clip ({' / '.join(tail)}); check the stored segments") from exc
+            raise ClipError(f"the clip could not be cut from the stored footage ({' / '.join(tail)}); "
+                            "check the stored segments") from exc
         os.replace(part, out)
     duration = _probe_duration(out)
     return Clip(

@@ -154,7 +154,7 @@ def probe_in_process(path: str | os.PathLike[str]) -> VideoProbe:
                 f"({exc.strerror or exc}); copy or export it again"
             ) from exc
         raise NotAVideo(
-            f"{path.name} is not a video file FFmpeg can read ({exc.strerror or exc}); "
+            f"{path.name} is not a video file gatewatch can read ({exc.strerror or exc}); "
             "export the footage from the recorder as MP4, AVI or DAV"
         ) from exc
 

@@ -290,6 +290,6 @@ def test_officer_finds_plays_files_and_exports_the_seed_case(live_service: LiveS
     page.locator("#player").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "officer-phone.png"), full_page=False)
     shutil.copyfile(shots / "officer-phone.png", Path("/tmp/officer-phone.png"))
-    keep_screenshot(shots / "officer.png", "officer.png")
+    # The README's pictures of the officer's page come from test_web_use.py, at the sizes its tests measure.
     assert not errors, errors
     context.close()

@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
         console.print(f"site [bold]{config.site}[/]: {len(config.cameras)} cameras, {imported} new segments",
                       highlight=False)
         summary = run_index(camera=None, since=None, until=None, workers=1, reindex=False, pending=True,
-                            engine="local", show_progress=console.is_terminal)
+                            engine="local", show_progress=console.is_terminal,
+                            plain_progress=not console.is_terminal)
         console.print(f"indexed {summary['done']} segments: {summary['events']} events "
                       f"({summary['speed'] or 0:.1f}x real time)", highlight=False)
 

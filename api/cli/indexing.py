@@ -57,6 +57,10 @@ def _hms(seconds: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+# How often a plain progress line is printed when the output is not a terminal.
+PLAIN_PROGRESS_EVERY_S = 5.0
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]indexing[/]"),
@@ -71,8 +75,11 @@ def _progress() -> Progress:
 
 
 def run_index(*, camera: str | None, since: str | None, until: str | None, workers: int, reindex: bool,
-              pending: bool, engine: str, show_progress: bool) -> dict[str, Any]:
-    """Queue and run an indexing run; returns the summary `--json` prints."""
+              pending: bool, engine: str, show_progress: bool, plain_progress: bool = False) -> dict[str, Any]:
+    """Queue and run an indexing run; returns the summary `--json` prints.
+
+    ``plain_progress`` prints a plain line every few seconds instead of the bar, for output going to a log.
+    """
     from detection.indexing import summarize
     from detection.jobs import queue_for_run
     from footage.settings import get_settings
@@ -98,12 +105,23 @@ def run_index(*, camera: str | None, since: str | None, until: str | None, worke
     task = None
     last_tick = [0.0]
 
+    plain = plain_progress and progress is None and bool(job_ids)
+
     def tick(force: bool = False) -> None:
-        if progress is None or (not force and time.monotonic() - last_tick[0] < 1.0):
+        every_s = PLAIN_PROGRESS_EVERY_S if plain else 1.0
+        if (progress is None and not plain) or (not force and time.monotonic() - last_tick[0] < every_s):
             return
         last_tick[0] = time.monotonic()
         summary = summarize(job_ids)
         wall = max(1e-6, time.monotonic() - started)
+        if plain:
+            # A log has no bar to redraw: one line per tick, flushed, so `tail -f` shows it at once.
+            print(f"indexing: {summary.done + summary.failed}/{len(job_ids)} segments, "
+                  f"{_hms(summary.footage_done_s)}/{_hms(summary.footage_total_s)} footage, "
+                  f"{summary.footage_done_s / wall:.1f}x real time", flush=True)
+            return
+        if progress is None:
+            return
         progress.update(
             task, completed=summary.done + summary.failed,  # type: ignore[arg-type]
             hours=f"{_hms(summary.footage_done_s)}/{_hms(summary.footage_total_s)} footage",
@@ -187,7 +205,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Index every segment not indexed yet (or, with --reindex, again), with a progress bar."""
         summary = run_index(camera=camera, since=since, until=until, workers=workers, reindex=reindex,
-                            pending=pending, engine=engine, show_progress=not json_out and console.is_terminal)
+                            pending=pending, engine=engine, show_progress=not json_out and console.is_terminal,
+                            plain_progress=not json_out and not console.is_terminal)
         if json_out:
             print_json(summary)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse
@@ -51,7 +52,9 @@ def _serve(request: Request, session: Session, principal: Principal, clip: Clip,
                      obj=obj, detail={**detail, "clip_start": clip.start.isoformat(), "clip_end": clip.end.isoformat(),
                                       "sha256": clip.sha256}, remote_addr=client_addr(request))
         session.commit()
-    name = f"{obj.replace(':', '-')}_{clip.start.strftime('%Y%m%dT%H%M%SZ')}.mp4"
+    # Named in the camera's own time, as the evidence package names its clips: a UTC stamp reads as the wrong day.
+    local_start = clip.start.astimezone(ZoneInfo(timezone))
+    name = f"{obj.replace(':', '-')}_{local_start.strftime('%Y%m%dT%H%M%S')}.mp4"
     headers = {
         "X-Clip-Start": local_iso(clip.start, timezone),
         "X-Clip-End": local_iso(clip.end, timezone),

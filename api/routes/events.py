@@ -12,6 +12,7 @@ from api import audit
 from api.auth import Principal
 from api.deps import FORBIDDEN, DbSession, client_addr, require_role
 from api.schemas.events import EventDetail, EventOut, EventPage, SearchParams, SummaryOut, search_params
+from detection.coverage import footage_coverage
 from detection.models import EventThumbnail
 from detection.search import (
     EventQuery,
@@ -87,8 +88,9 @@ def events_summary(request: Request, session: DbSession, principal: Searcher, pa
     zone = shared_timezone([c.camera for c in summary.cameras]) or "UTC"
     audit.record(session, user_name=principal.name, action="search_summary", obj="events",
                  detail={**query.describe(), "bucket_s": bucket}, remote_addr=client_addr(request))
+    coverage = footage_coverage(session, [c.camera.id for c in summary.cameras], summary.start, summary.end)
     session.commit()
-    return SummaryOut.of(summary, zone)
+    return SummaryOut.of(summary, zone, coverage)
 
 
 @router.get("/events/{event_id}", response_model=EventDetail, summary="One event with its track")

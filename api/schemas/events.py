@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from detection.coverage import Coverage
 from detection.models import Event
 from detection.search import CameraInfo, Summary
 from footage.settings import get_settings
@@ -130,11 +131,31 @@ class BucketOut(BaseModel):
     count: int
 
 
+class SpanOut(BaseModel):
+    start: str
+    end: str
+
+
+class FootageOut(BaseModel):
+    """The footage of a camera inside the window: was there any to search?"""
+
+    recorded_s: float = Field(description="Seconds of the window covered by stored footage.")
+    indexed_s: float = Field(description="Of those, seconds already indexed (searched).")
+    spans: list[SpanOut] = Field(description="The recorded stretches inside the window, oldest first (at most 50).")
+
+    @classmethod
+    def of(cls, coverage: Coverage, timezone: str) -> FootageOut:
+        return cls(recorded_s=round(coverage.recorded_s, 1), indexed_s=round(coverage.indexed_s, 1),
+                   spans=[SpanOut(start=local_iso(a, timezone), end=local_iso(b, timezone))
+                          for a, b in coverage.spans[:50]])
+
+
 class CameraCountsOut(BaseModel):
     camera: str
     site: str
     gate: str
     counts: list[BucketOut] = Field(description="Buckets with at least one event, oldest first.")
+    footage: FootageOut | None = Field(None, description="How much footage the window holds for this camera.")
 
 
 class SummaryOut(BaseModel):
@@ -148,21 +169,18 @@ class SummaryOut(BaseModel):
     cameras: list[CameraCountsOut]
 
     @classmethod
-    def of(cls, summary: Summary, timezone: str) -> SummaryOut:
+    def of(cls, summary: Summary, timezone: str, coverage: dict[str, Coverage] | None = None) -> SummaryOut:
+        covered = coverage or {}
         return cls.model_validate({
             "bucket_s": summary.bucket_s, "from": local_iso(summary.start, timezone),
             "to": local_iso(summary.end, timezone),
             "cameras": [
                 {"camera": c.camera.id, "site": c.camera.site, "gate": c.camera.gate,
-                 "counts": [{"start": local_iso(b.start, c.camera.timezone), "count": b.count} for b in c.counts]}
+                 "counts": [{"start": local_iso(b.start, c.camera.timezone), "count": b.count} for b in c.counts],
+                 "footage": FootageOut.of(covered[c.camera.id], c.camera.timezone) if c.camera.id in covered else None}
                 for c in summary.cameras
             ],
         })
-
-
-class SpanOut(BaseModel):
-    start: str
-    end: str
 
 
 class NoFootageOut(BaseModel):

@@ -97,6 +97,14 @@ export async function showWho() {
   document.getElementById("who-name").textContent = me.name;
   document.getElementById("who-role").textContent = me.role;
   document.getElementById("who").hidden = false;
+  // An admin may use both pages: offer the other one (the page routes let an admin into each).
+  const nav = document.getElementById("nav");
+  if (nav && me.role === "admin") {
+    nav.hidden = false;
+    for (const link of nav.querySelectorAll("a")) {
+      if (link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
+    }
+  }
   document.getElementById("sign-out").addEventListener("click", async () => {
     try {
       await api("DELETE", "/session");

@@ -5,7 +5,9 @@ import { api, describeDetail, el, toLogin } from "./api.js";
 import { wallOf } from "./time.js";
 
 export class CasePanel {
-  constructor(root, { selection, clearSelection, roll }) {
+  constructor(root, { selection, clearSelection, roll, facts = () => "", onItems = () => {} }) {
+    this.facts = facts;
+    this.onItems = onItems;
     this.root = root;
     this.selection = selection;
     this.clearSelection = clearSelection;
@@ -43,9 +45,12 @@ export class CasePanel {
       ...items.map((item) => {
         const from = wallOf(item.start);
         const to = wallOf(item.end);
+        // What was seen first: items of one gate and morning look alike by time alone.
+        const seen = item.event_id != null ? this.facts(item.event_id) : "";
         return el(
           "li",
           { dataset: { item: item.id } },
+          seen ? el("strong", { class: "item-seen" }, `${seen} `) : null,
           el("span", {}, `${item.camera} · ${from.date} ${from.time}–${to.time}`),
           item.event_id != null ? el("span", { class: "muted small" }, ` event ${item.event_id}`) : null,
           el("button", {
@@ -58,6 +63,7 @@ export class CasePanel {
       }),
     );
     if (this.current && !items.length) list.replaceChildren(el("li", { class: "muted" }, "Nothing in this case yet."));
+    this.onItems(items.length);
   }
 
   selectionChanged() {

@@ -34,9 +34,7 @@ function mb(bytes) {
   return `${(bytes / 1073741824).toFixed(2)} GB`;
 }
 
-function statedStart() {
-  const value = startInput.value;
-  const cam = camera();
+function statedStart(value = startInput.value, cam = camera()) {
   if (!value || !cam) return null;
   const [date, time] = value.split("T");
   return isoInZone(wallToMs(date, time.length === 5 ? `${time}:00` : time, cam.timezone || "UTC"), cam.timezone || "UTC");
@@ -52,25 +50,57 @@ function addFiles(files) {
   for (const file of files) uploadOne(file, cam, statedStart());
 }
 
-function uploadOne(file, cam, start) {
+function uploadOne(file, cam, stated) {
   const fromName = startFromName(file.name);
   const bar = el("progress", { max: file.size, value: 0 });
   const state = el("span", { class: "small" }, "Waiting");
   const outcome = el("p", { class: "small outcome" });
   const resume = el("button", { type: "button", hidden: true }, "Resume");
+  const said = el("p", { class: "small muted" },
+    stated ? `Start as you stated: ${wallOf(stated).date} ${wallOf(stated).time} (camera time, ${cam.timezone})`
+      : fromName ? `Start read from the file name: ${fromName} (camera time, ${cam.timezone})`
+        : `No time in the file name: when did this recording start, in camera time (${cam.timezone})?`);
   const row = el(
     "li",
     { class: "upload", dataset: { file: file.name } },
     el("div", { class: "upload-head" }, el("strong", {}, file.name), el("span", { class: "muted small" }, ` ${mb(file.size)} → ${cam.id}`)),
-    el("p", { class: "small muted" },
-      start ? `Start as you stated: ${wallOf(start).date} ${wallOf(start).time}`
-        : fromName ? `Start read from the file name: ${fromName} (camera time, ${cam.timezone})`
-          : "No time in the file name: the server will read it from the recording, or type a start time above."),
+    said,
     bar,
     el("div", { class: "row" }, state, resume),
     outcome,
   );
-  uploads.append(row);
+  // Newest first, right under the drop zone, where the manager just dropped it.
+  uploads.prepend(row);
+  row.scrollIntoView({ block: "nearest" });
+  if (stated || fromName) {
+    send(row, bar, state, outcome, resume, file, cam, stated, fromName);
+    return;
+  }
+  // Ask before sending a byte: without a start the server would refuse the file once it had all of it.
+  bar.hidden = true;
+  state.textContent = "Waiting for its start time";
+  const input = el("input", { type: "datetime-local", step: "1", class: "u-row-start", required: true });
+  const go = el("button", { type: "button", class: "primary u-row-send" }, "Upload");
+  const ask = el("div", { class: "upload-start" },
+    el("label", {}, `Recording started (camera time, ${cam.timezone})`, input), go);
+  said.after(ask);
+  go.addEventListener("click", () => {
+    const start = statedStart(input.value, cam);
+    if (!start) {
+      outcome.textContent = "Type the date and time the recording started first.";
+      input.focus();
+      return;
+    }
+    ask.remove();
+    outcome.textContent = "";
+    said.textContent = `Start as you stated: ${wallOf(start).date} ${wallOf(start).time} (camera time, ${cam.timezone})`;
+    bar.hidden = false;
+    send(row, bar, state, outcome, resume, file, cam, start, null);
+  });
+  input.focus({ preventScroll: true });
+}
+
+function send(row, bar, state, outcome, resume, file, cam, start, fromName) {
   const upload = new Upload(file, {
     camera: cam.id,
     start,
@@ -89,10 +119,11 @@ function uploadOne(file, cam, start) {
     try {
       const result = await upload.run();
       bar.value = file.size;
-      showOutcome(row, state, outcome, result, start, fromName);
+      showOutcome(row, bar, state, outcome, result, start, fromName);
       refreshSegments();
     } catch (err) {
       row.classList.add("failed");
+      bar.hidden = true;
       state.textContent = "Stopped";
       outcome.textContent = err.message;
       resume.hidden = err.status >= 400 && err.status < 500;
@@ -102,7 +133,7 @@ function uploadOne(file, cam, start) {
   go();
 }
 
-function showOutcome(row, state, outcome, result, stated, fromName) {
+function showOutcome(row, bar, state, outcome, result, stated, fromName) {
   const start = wallOf(result.start);
   const end = wallOf(result.end);
   if (result.status === "imported") {
@@ -116,6 +147,8 @@ function showOutcome(row, state, outcome, result, stated, fromName) {
     outcome.textContent = `This exact file was uploaded before (${start.date} ${start.time}); nothing new was stored.`;
   } else {
     row.classList.add("failed");
+    // A full bar reads as success; a refused file shows only why it was refused.
+    bar.hidden = true;
     state.textContent = "Not accepted";
     outcome.textContent = result.error || "The server could not use this file.";
   }
@@ -194,6 +227,7 @@ function showCameras() {
 function chooseCamera(id) {
   cameraSelect.value = id;
   document.getElementById("s-camera-name").textContent = `${camera().gate} (${id})`;
+  document.getElementById("u-start-zone").textContent = `camera time, ${camera().timezone || "UTC"}`;
   showCameras();
   segmentsBody.replaceChildren();
   refreshSegments();

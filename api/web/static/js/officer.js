@@ -6,7 +6,7 @@ import { CasePanel } from "./cases.js";
 import { Player } from "./player.js";
 import { SearchForm } from "./search-form.js";
 import { Timeline, bucketFor } from "./timeline.js";
-import { duration, wallOf } from "./time.js";
+import { duration, shortDate, timeInZone, wallOf } from "./time.js";
 
 const PAGE = 60;
 
@@ -19,11 +19,18 @@ const state = {
   window: null,
   summary: null,
   camerasById: new Map(),
+  // What each event seen this session was (label, colour), so case items can say it.
+  facts: new Map(),
 };
 
 const grid = document.getElementById("grid");
 const status = document.getElementById("results-status");
 const more = document.getElementById("more");
+const outcome = document.getElementById("search-outcome");
+const coverage = document.getElementById("results-coverage");
+const caseJump = document.getElementById("case-jump");
+// Touch screens and phones have no Enter key to press.
+const touch = () => window.matchMedia("(hover: none), (max-width: 600px)").matches;
 
 const timeline = new Timeline(document.getElementById("timeline"), { onPick: (id) => openById(id) });
 const player = new Player(document.getElementById("player"), {
@@ -41,6 +48,10 @@ const cases = new CasePanel(document.querySelector(".case-panel"), {
     renderTicks();
   },
   roll: () => ({ pre: player.roll(player.pre), post: player.roll(player.post) }),
+  facts: (eventId) => state.facts.get(String(eventId)) || "",
+  onItems: (n) => {
+    caseJump.textContent = `Case (${n})`;
+  },
 });
 
 let form;
@@ -91,6 +102,10 @@ function tile(event, index) {
   );
 }
 
+function remember(events) {
+  for (const e of events) state.facts.set(String(e.id), [e.label, e.colour].filter(Boolean).join(", "));
+}
+
 function renderTicks() {
   grid.querySelectorAll(".tile").forEach((node) => {
     node.querySelector(".tick").checked = state.ticked.has(Number(node.dataset.event)) || state.ticked.has(node.dataset.event);
@@ -114,18 +129,60 @@ function renderTimeline() {
   });
 }
 
+const LABEL_WORDS = { vehicle: "vehicles", person: "people", car: "cars", truck: "trucks", bus: "buses",
+  motorcycle: "motorcycles", bicycle: "bicycles" };
+
+// Per camera, how much footage the window held: "no recordings" and "nothing seen" are different answers.
+function coverageLines() {
+  const cams = state.summary ? state.summary.cameras.filter((c) => c.footage) : [];
+  const w = state.window;
+  const what = LABEL_WORDS[state.params.label] || "";
+  return cams.map((c) => {
+    const name = c.gate ? `${c.gate} (${c.camera})` : c.camera;
+    const found = c.counts.reduce((n, b) => n + b.count, 0);
+    const f = c.footage;
+    if (!f.recorded_s) {
+      const span = `${timeInZone(w.fromMs, w.tz)}–${timeInZone(w.toMs, w.tz)} on ${shortDate(w.date)}`;
+      return { kind: "none", text: `${name}: no recordings ${span}.` };
+    }
+    const searched = `${duration(f.indexed_s)} of footage searched`;
+    const waiting = f.recorded_s - f.indexed_s >= 1 ? `, ${duration(f.recorded_s - f.indexed_s)} still being indexed` : "";
+    const seen = found ? `${found} found` : what ? `no ${what}` : "nothing seen";
+    return { kind: found ? "some" : "empty", text: `${name}: ${searched}${waiting}, ${seen}.` };
+  });
+}
+
 function showCount() {
   const n = state.events.length;
-  status.textContent = n
-    ? `${n}${state.cursor ? "+" : ""} event${n === 1 ? "" : "s"}. Click one (or press Enter) to watch it.`
-    : "Nothing was seen in this window. Try a wider window or fewer filters.";
+  const lines = coverageLines();
+  const open = touch() ? "Tap one to watch it." : "Click one (or press Enter) to watch it.";
+  let text;
+  if (n) text = `${n}${state.cursor ? "+" : ""} event${n === 1 ? "" : "s"}. ${open}`;
+  else if (lines.length && lines.every((l) => l.kind === "none")) text = "No recordings in this window: nothing could be searched.";
+  else text = "Nothing was seen in the footage of this window. Try a wider window or fewer filters.";
+  status.textContent = text;
+  outcome.textContent = text;
+  outcome.className = `small search-outcome${n ? "" : " empty"}`;
+  coverage.replaceChildren(...lines.map((l) => el("li", { class: `cov-${l.kind}` }, l.text)));
+  coverage.hidden = !lines.length;
   more.hidden = !state.cursor;
+}
+
+// The outcome must be where the user is looking: the results' status line comes into view if it is not.
+function revealStatus() {
+  const box = status.getBoundingClientRect();
+  const top = document.querySelector(".topbar").getBoundingClientRect().bottom;
+  if (box.top < top || box.bottom > window.innerHeight) status.scrollIntoView({ block: "start" });
 }
 
 async function search() {
   const params = form.params();
+  // A new search leaves nothing of the last one playing, nor able to add its event to the case.
+  player.close();
   if (!params) {
-    status.textContent = "Pick a date and a time window.";
+    status.textContent = form.problem() || "Pick a date and a time window.";
+    outcome.textContent = status.textContent;
+    outcome.className = "small search-outcome error";
     return;
   }
   const w = form.window();
@@ -133,6 +190,8 @@ async function search() {
   state.window = w;
   state.selected = -1;
   status.textContent = "Searching…";
+  outcome.textContent = "Searching…";
+  outcome.className = "small search-outcome";
   notice("");
   const button = document.getElementById("search-submit");
   button.disabled = true;
@@ -146,13 +205,15 @@ async function search() {
     state.events = page.events;
     state.cursor = page.next_cursor;
     state.summary = summary;
+    remember(state.events);
     grid.replaceChildren(...state.events.map(tile));
     renderTimeline();
     showCount();
-    // On a phone the form fills the screen: bring the results up.
-    if (window.matchMedia("(max-width: 600px)").matches) status.scrollIntoView({ block: "start" });
+    revealStatus();
   } catch (err) {
     status.textContent = err.message;
+    outcome.textContent = err.message;
+    outcome.className = "small search-outcome error";
   } finally {
     button.disabled = false;
   }
@@ -165,6 +226,7 @@ async function loadMore() {
     const page = await api("GET", "/events", { params: { ...state.params, limit: PAGE, cursor: state.cursor } });
     const first = state.events.length;
     state.events.push(...page.events);
+    remember(page.events);
     state.cursor = page.next_cursor;
     grid.append(...page.events.map((e, i) => tile(e, first + i)));
     renderTimeline();

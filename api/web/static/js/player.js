@@ -46,6 +46,8 @@ export class Player {
     this.event = event;
     this.tz = tz || "UTC";
     this.root.hidden = false;
+    // A tile far down the grid opens a player at the top of the column: bring it to where the user is.
+    this.root.scrollIntoView({ block: "nearest" });
     this.error.hidden = true;
     const url = this.clipUrl(event);
     const { date, time } = wallOf(event.start);
@@ -85,6 +87,20 @@ export class Player {
     } catch {
       // Autoplay can be refused; the controls are there.
     }
+  }
+
+  // Stop and hide the clip (a new search): nothing of the old event stays playing or addable.
+  close() {
+    if (this.loading) this.loading.abort();
+    this.loading = null;
+    this.event = null;
+    this.startMs = null;
+    this.video.pause();
+    this.video.removeAttribute("src");
+    this.video.load();
+    this.clock.textContent = "";
+    this.root.hidden = true;
+    this.onTime(null);
   }
 
   fail(message) {

@@ -1,7 +1,7 @@
 // The officer's search form: where (site, gate, camera, zone), when (a window in the camera's time zone),
 // and what (label, dwell, colour). It turns itself into the query the events API takes.
 
-import { addDays, dateInZone, isoInZone, offsetMinutes, offsetText, shortDate, timeInZone, wallToMs } from "./time.js";
+import { addDays, dateInZone, duration, isoInZone, offsetMinutes, offsetText, shortDate, timeInZone, wallToMs } from "./time.js";
 import { el } from "./api.js";
 
 export class SearchForm {
@@ -17,6 +17,9 @@ export class SearchForm {
     this.$("f-gate").addEventListener("change", () => this.refreshPlaces("gate"));
     this.$("f-camera").addEventListener("change", () => this.refreshPlaces("camera"));
     for (const id of ["f-date", "f-from", "f-to"]) this.$(id).addEventListener("input", () => this.showWindow());
+    for (const id of ["f-zone", "f-dwell", "f-colour", "f-stationary", "f-sort"]) {
+      this.$(id).addEventListener("change", () => this.showMoreCount());
+    }
     form.querySelectorAll("[data-pick]").forEach((button) =>
       button.addEventListener("click", () => {
         this.pick(button.dataset.pick);
@@ -85,23 +88,37 @@ export class SearchForm {
     const date = this.$("f-date").value;
     const from = this.$("f-from").value;
     const to = this.$("f-to").value;
-    if (!date || !from || !to) return null;
-    // A window whose end is not after its start runs over midnight ("22:00 to 06:00").
-    const overnight = to <= from;
+    if (!date || !from || !to || to === from) return null;
+    // A window whose end is before its start runs over midnight ("22:00 to 06:00").
+    const overnight = to < from;
     const fromMs = wallToMs(date, from, tz);
     const toMs = wallToMs(overnight ? addDays(date, 1) : date, to, tz);
     return { tz, fromMs, toMs, from: isoInZone(fromMs, tz), to: isoInZone(toMs, tz), overnight, date };
   }
 
+  // Why the window cannot be searched, in words; "" when it can.
+  problem() {
+    const from = this.$("f-from").value;
+    const to = this.$("f-to").value;
+    if (!this.$("f-date").value || !from || !to) return "Pick a date and a time window.";
+    if (from === to) return `From and To are both ${from}: give the window an end (for a whole day, 00:00 to 23:59).`;
+    return "";
+  }
+
   showWindow() {
     const hint = this.$("f-window-hint");
+    const badge = this.$("f-overnight");
     const w = this.window();
     const tz = this.timezone();
     this.$("f-zone-name").textContent = `(${tz})`;
+    badge.hidden = !(w && w.overnight);
+    hint.classList.toggle("error", Boolean(this.problem()));
     if (!w) {
-      hint.textContent = "Pick a date and a time window.";
+      hint.textContent = this.problem();
       return;
     }
+    // Said loudly: an end before the start silently searching most of a day is an easy slip.
+    if (w.overnight) badge.textContent = `Overnight, ${duration((w.toMs - w.fromMs) / 1000).replace(" 00 min", "")}`;
     const offset = offsetText(offsetMinutes(w.fromMs, tz));
     const until = w.overnight ? `${this.$("f-to").value} next day` : this.$("f-to").value;
     hint.textContent =
@@ -126,6 +143,14 @@ export class SearchForm {
     this.$("f-from").value = from;
     this.$("f-to").value = to;
     this.showWindow();
+  }
+
+  // How many of the folded filters are set, shown on the fold so a hidden filter is never forgotten.
+  showMoreCount() {
+    const set = [this.$("f-zone").value, this.$("f-dwell").value && Number(this.$("f-dwell").value) > 0,
+      this.$("f-colour").value, this.$("f-stationary").checked, this.$("f-sort").value !== "time"].filter(Boolean).length;
+    this.$("f-more-count").textContent = set ? `(${set} set)` : "";
+    if (set) this.$("f-more").open = true;
   }
 
   // The filters as the events API spells them.

@@ -62,11 +62,10 @@ export class Timeline {
     this.draw(Math.max(d.fromMs, mid - half), Math.min(d.toMs, mid + half));
   }
 
-  fit() {
-    const d = this.data;
-    if (!d.events.length) return;
-    const starts = d.events.map((e) => Date.parse(e.start));
-    const ends = d.events.map((e) => Date.parse(e.end));
+  fit(events = this.data.events) {
+    if (!events.length) return;
+    const starts = events.map((e) => Date.parse(e.start));
+    const ends = events.map((e) => Date.parse(e.end));
     const from = Math.min(...starts);
     const to = Math.max(...ends);
     const pad = Math.max(2000, (to - from) * 0.05);
@@ -104,7 +103,12 @@ export class Timeline {
       whole ? null : el("button", { type: "button", class: "link small", onclick: () => this.draw(this.data.fromMs, this.data.toMs) }, "Whole window"),
     );
     const axis = el("div", { class: "tl-row tl-axis" }, el("div", { class: "tl-label" }), el("div", { class: "tl-track" },
-      ticks(fromMs, toMs, tz, this.mostTicks(span)).map(({ t, seconds }) => el("span", { class: "tl-tick", style: `left:${pct(t)}` }, timeInZone(t, tz, seconds)))));
+      ticks(fromMs, toMs, tz, this.mostTicks(span)).map(({ t, seconds }) => {
+        // Labels at the ends lean inwards, so the first and last are not cut off by the panel's edge.
+        const at = (t - fromMs) / span;
+        const edge = at < 0.06 ? " tl-tick-start" : at > 0.94 ? " tl-tick-end" : "";
+        return el("span", { class: `tl-tick${edge}`, style: `left:${pct(t)}` }, timeInZone(t, tz, seconds));
+      })));
     const lines = rows.map((row, i) => {
       const total = whole ? row.counts.reduce((n, c) => n + c.count, 0) : rowCounts[i].reduce((n, c) => n + c.count, 0);
       const bars = rowCounts[i]
@@ -116,7 +120,8 @@ export class Timeline {
             class: "tl-bar",
             style: `left:${pct(c.startMs)};width:${(bucketMs * 100) / span}%;height:${20 + (80 * c.count) / max}%`,
             title: `${c.count} event${c.count === 1 ? "" : "s"} from ${timeInZone(c.startMs, tz, bucketMs < 60000)}; click to zoom in`,
-            onclick: () => this.zoom(c.startMs, c.startMs + bucketMs),
+            // Zoom to the bar's own events: a 20 s burst in a 5 min bucket would still be a sliver.
+            onclick: () => this.zoomToBucket(row.camera, c.startMs, c.startMs + bucketMs),
           }),
         );
       const marks = events
@@ -137,13 +142,19 @@ export class Timeline {
         "div",
         { class: "tl-row", dataset: { camera: row.camera } },
         el("div", { class: "tl-label", title: `${row.site || ""} ${row.gate || ""} ${row.camera}` },
-          el("strong", {}, row.gate || row.camera), el("span", { class: "muted small" }, ` ${row.camera} · ${total}`)),
+          el("strong", {}, row.gate || row.camera), el("span", { class: "muted small" }, `${row.camera} · ${total}`)),
         el("div", { class: "tl-track" }, bars, marks),
       );
     });
     this.cursor = el("div", { class: "tl-cursor", hidden: true });
     this.root.replaceChildren(tools, el("div", { class: "tl-body" }, axis, lines, this.cursor));
     if (this.lastCursor != null) this.showCursor(this.lastCursor);
+  }
+
+  zoomToBucket(camera, fromMs, toMs) {
+    const inside = this.data.events.filter((e) => e.camera === camera && Date.parse(e.start) >= fromMs && Date.parse(e.start) < toMs);
+    if (inside.length) this.fit(inside);
+    else this.zoom(fromMs, toMs);
   }
 
   select(eventId) {
