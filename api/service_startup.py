@@ -107,7 +107,8 @@ def _start_loops(app: FastAPI, lock: IO[str]) -> None:
 
         app.state.worker_pool = WorkerPool(settings.local_workers)
         app.state.worker_pool.start_background()
-    log.info("process %d runs the service's background loops", os.getpid())
+    # Through uvicorn's logger, which the server configures: the operator sees which process holds the loops.
+    logging.getLogger("uvicorn.error").info("process %d runs the service's background loops", os.getpid())
 
 
 def start_background(app: FastAPI) -> None:
