@@ -21,8 +21,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
 from api import audit
-from footage.db import session_scope
+from footage.db import make_engine
+from footage.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,8 @@ class AuditWriter:
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._own_engine: Engine | None = None
+        self._engine_url: str | None = None
         self.batches = 0
         """Transactions committed so far (for tests and the benchmark's report)."""
 
@@ -124,9 +130,21 @@ class AuditWriter:
                     if not self._queue:
                         return
 
+    def _engine(self) -> Engine:
+        # Its own engine (one connection): requests waiting for their entry hold connections of the shared pool,
+        # and the writer must never queue behind them for one.
+        url = get_settings().resolved_database_url
+        with self._cond:
+            if self._engine_url != url:
+                if self._own_engine is not None:
+                    self._own_engine.dispose()
+                self._own_engine, self._engine_url = make_engine(url), url
+            assert self._own_engine is not None
+            return self._own_engine
+
     def _commit(self, batch: list[tuple[audit.Pending, Future[int]]], failures: list[audit.Pending]) -> None:
         try:
-            with session_scope() as session:
+            with Session(self._engine(), expire_on_commit=False) as session, session.begin():
                 entries = audit.append(session, [item for item, _ in batch] + failures)
                 ids = [entry.id for entry in entries]
         except Exception as exc:
@@ -153,3 +171,5 @@ class AuditWriter:
             thread = self._thread
         if thread is not None:
             thread.join(timeout=30)
+        if self._own_engine is not None:
+            self._own_engine.dispose()
