@@ -169,7 +169,7 @@ def test_two_server_processes_append_one_chain(live_home: tuple[Path, dict[str, 
     finally:
         stop_service(process)
     with configured(home), session_scope() as session:
-        count, problems = verify_chain(session)
+        _, problems = verify_chain(session)
         searches = session.execute(text("SELECT count(*) FROM audit WHERE action = 'search'")).scalar()
     assert problems == [] and searches == 80
     # One process ran the background loops (and signed the last checkpoint), not each of them.
