@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.database import migrate
 from api.routes import audit, cases, clips, events, footage, jobs, sites, system, users, web
+from api.settings import get_api_settings
 from footage.settings import get_settings
 
 API = "/api/v1"
@@ -19,16 +20,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     migrate()
+    from api.audit_writer import AuditWriter
     from api.service_startup import start_background, stop_background
 
+    app.state.audit_writer = AuditWriter()
     start_background(app)
     try:
         yield
     finally:
+        # Entries still queued (and failed sign-ins counted) are written before the last checkpoint is signed.
+        app.state.audit_writer.stop()
         stop_background(app)
 
 
 def create_app() -> FastAPI:
+    get_api_settings.cache_clear()
     app = FastAPI(
         title="gatewatch",
         summary="Search gate-camera footage for vehicles and people; review clips; export signed evidence.",

@@ -33,26 +33,55 @@ def _entry_hash(prev_hash: str, at: datetime, user_name: str | None, action: str
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def record(session: Session, *, user_name: str | None, action: str, obj: str | None = None,
-           detail: dict[str, Any] | None = None, remote_addr: str | None = None) -> AuditEntry:
-    """Append one entry in the caller's transaction; it lands or vanishes with the action it records."""
-    detail = json.loads(json.dumps(detail or {}, default=str))
+@dataclass(frozen=True)
+class Pending:
+    """An entry not yet written: what it records, before it is numbered and chained."""
+
+    user_name: str | None
+    action: str
+    obj: str | None
+    detail: dict[str, Any]
+    remote_addr: str | None
+
+
+def pending(*, user_name: str | None, action: str, obj: str | None = None, detail: dict[str, Any] | None = None,
+            remote_addr: str | None = None) -> Pending:
+    # Round-trip through JSON now, so what is hashed is exactly what the database gives back later.
+    return Pending(user_name, action, obj, json.loads(json.dumps(detail or {}, default=str)), remote_addr)
+
+
+def append(session: Session, items: list[Pending]) -> list[AuditEntry]:
+    """Chain and add ``items`` in the caller's transaction, holding the write lock until it ends (one lock for all)."""
     _serialise_appenders(session)
-    last = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
-    prev_hash = last.hash if last else GENESIS
+    last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    last_id, prev_hash = (last.id, last.hash) if last else (0, GENESIS)
     # Microsecond precision differs between databases; truncate so the stored value hashes the same.
     at = utcnow().replace(microsecond=0)
-    entry = AuditEntry(
-        # Numbered here, not by a sequence: a rolled-back append on PostgreSQL would otherwise leave a gap that
-        # reads as a deleted entry.
-        id=(last.id if last else 0) + 1,
-        at=at, user_name=user_name, action=action, object=obj, detail=detail, remote_addr=remote_addr,
-        prev_hash=prev_hash,
-        hash=_entry_hash(prev_hash, at, user_name, action, obj, detail, remote_addr),
-    )
-    session.add(entry)
+    entries = []
+    for item in items:
+        last_id += 1
+        entry_hash = _entry_hash(prev_hash, at, item.user_name, item.action, item.obj, item.detail, item.remote_addr)
+        entries.append(AuditEntry(
+            # Numbered here, not by a sequence: a rolled-back append on PostgreSQL would otherwise leave a gap that
+            # reads as a deleted entry.
+            id=last_id, at=at, user_name=item.user_name, action=item.action, object=item.obj, detail=item.detail,
+            remote_addr=item.remote_addr, prev_hash=prev_hash, hash=entry_hash,
+        ))
+        prev_hash = entry_hash
+    session.add_all(entries)
     session.flush()
-    return entry
+    return entries
+
+
+def record(session: Session, *, user_name: str | None, action: str, obj: str | None = None,
+           detail: dict[str, Any] | None = None, remote_addr: str | None = None) -> AuditEntry:
+    """Append one entry in the caller's transaction; it lands or vanishes with the action it records.
+
+    For actions that change data (they take the write lock anyway). Reads (searches, views) go through
+    ``api.audit_writer`` instead, so they never hold the lock themselves.
+    """
+    item = pending(user_name=user_name, action=action, obj=obj, detail=detail, remote_addr=remote_addr)
+    return append(session, [item])[0]
 
 
 def _serialise_appenders(session: Session) -> None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import audit
+from api.audit_writer import AuditUnavailable, AuditWriter
 from api.auth import AuthError, Principal, authenticate_token
 from api.sessions import LoginThrottle, principal_from_cookie
-from footage.db import session_factory, session_scope
+from footage.db import session_factory
 from footage.models import Camera, Site
 
 SESSION_COOKIE = "gatewatch_session"
@@ -53,8 +55,28 @@ def too_many_failures(retry_after: int) -> HTTPException:
     )
 
 
+def audit_writer(request: Request) -> AuditWriter:
+    """The process's batched audit writer (one per app; made on first use if the lifespan did not make it)."""
+    writer = getattr(request.app.state, "audit_writer", None)
+    if writer is None:
+        writer = request.app.state.audit_writer = AuditWriter()
+    return writer
+
+
+def record_read(request: Request, principal: Principal, action: str, obj: str | None,
+                detail: dict[str, Any]) -> int:
+    """Record a read (search, view) through the batched writer; returns once it is committed, or fails with 503."""
+    item = audit.pending(user_name=principal.name, action=action, obj=obj, detail=detail,
+                         remote_addr=client_addr(request))
+    try:
+        return audit_writer(request).write(item)
+    except AuditUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}) from exc
+
+
 def record_failed_login(request: Request, name: str | None, reason: str, via: str) -> None:
-    """Put the failure in the audit trail (its own transaction); web sign-ins also count against the address.
+    """Count the failure for the audit trail (one entry per address per minute); web sign-ins also count against
+    the address.
 
     Bearer failures are recorded but do not block the address: tokens are 256 random bits (guessing is hopeless),
     and blocking an address would lock out every colleague behind the same NAT along with the one who mistyped.
@@ -62,9 +84,31 @@ def record_failed_login(request: Request, name: str | None, reason: str, via: st
     addr = client_addr(request) or "unknown"
     if via == "web":
         login_throttle(request).failed(addr)
-    with session_scope() as audit_session:
-        audit.record(audit_session, user_name=name, action="login_failed", obj=None,
-                     detail={"via": via, "reason": reason}, remote_addr=addr)
+    audit_writer(request).failed_login(addr, name, reason, via)
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a state-changing request that a browser sent from another site (cross-site request forgery).
+
+    Applies to cookie-authenticated requests and the sign-in itself; bearer-token clients send no cookie and are
+    not affected. A browser sends ``Sec-Fetch-Site`` (modern ones) or ``Origin`` on every cross-origin POST; a
+    request with neither comes from a non-browser client, which a foreign page cannot drive.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"cross-site request refused (Sec-Fetch-Site: {fetch_site}); use the gatewatch page")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        host = request.headers.get("host", "")
+        if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"cross-origin request refused (Origin: {origin[:100]}); use the gatewatch page")
 
 
 def current_principal(request: Request, session: DbSession) -> Principal:
@@ -81,6 +125,7 @@ def current_principal(request: Request, session: DbSession) -> Principal:
             raise _unauthorized(f"not signed in: {exc}") from exc
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        check_same_origin(request)
         try:
             return principal_from_cookie(session, cookie)
         except AuthError as exc:

@@ -100,3 +100,36 @@ class CaseItem(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="items")
+
+
+class AuditCheckpoint(Base):
+    """The audit chain's head (entry id and hash) at one moment, signed with the installation's Ed25519 key.
+
+    The key lives in the keys folder, not in the database, so someone who rewrites the trail in the database
+    cannot sign a checkpoint of the rewritten chain; ``gatewatch audit verify`` recomputes the chain against
+    every checkpoint.
+    """
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    """Ed25519 signature of the checkpoint's canonical JSON, hex."""
+
+
+class WebSession(Base):
+    """A web sign-in: the cookie holds a random id, this row its keyed hash; deleting the row ends the session."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """HMAC-SHA256 of the cookie value under the installation's session secret, hex."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_fp: Mapped[str] = mapped_column(String(32))
+    """Fingerprint of the user's token hash when signing in: a rotated token no longer matches."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,66 +1,141 @@
-"""What the running service starts beside the API.
+"""What the running service starts beside the API, once per data folder however many server processes there are.
 
 Without a broker: the local indexing worker pool (``settings.local_workers`` processes, spawned when there is
 queued work, so decoding never runs in the API process). With a broker (GATEWATCH_BROKER_URL): the service only
-queues; a light thread runs the requeue step, so jobs queued by uploads are sent to the Celery workers.
+queues; a light thread runs the requeue step, so jobs queued by uploads are sent to the Celery workers. In both
+cases a timer signs a checkpoint of the audit chain's head every ``audit_checkpoint_s`` while it grows.
+
+``gatewatch serve --workers N`` starts N server processes; only the one holding the lock file
+``HOME/service.lock`` runs these loops. The others try for the lock every few seconds, so if the holder dies
+another takes over.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
+from collections.abc import Callable
+from typing import IO
 
 from fastapi import FastAPI
 
+from api.settings import get_api_settings
 from footage.settings import get_settings
 from footage.upload_expiry import UploadJanitor
 
 log = logging.getLogger(__name__)
+LOCK_FILE = "service.lock"
+TAKEOVER_S = 5.0
 
 
-class _Dispatcher:
-    """Sends tasks for queued jobs (and re-queues expired leases) every few seconds, on a thread."""
+class _Every:
+    """Runs ``step`` every ``interval_s`` on a thread, logging (not raising) its failures; once more on stop."""
 
-    def __init__(self, interval_s: float = 5.0) -> None:
+    def __init__(self, name: str, interval_s: float, step: Callable[[], object], final: bool = False) -> None:
         self.interval_s = interval_s
+        self._step = step
+        self._final = final
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gatewatch-dispatch", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def _run(self) -> None:
-        from detection.tasks import requeue_step
+    def _once(self) -> None:
+        try:
+            self._step()
+        except Exception:
+            log.exception("%s failed; retrying in %.0f s", self._thread.name, self.interval_s)
 
+    def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
-            try:
-                requeue_step()
-            except Exception:
-                log.exception("sending queued jobs to the broker failed; retrying")
+            self._once()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=10)
+        if self._final:
+            self._once()
 
 
-def start_background(app: FastAPI) -> None:
+def sign_checkpoint() -> None:
+    """Sign the audit chain's head if it moved since the last checkpoint."""
+    from api.audit_checkpoints import sign_head
+    from footage.db import session_scope
+    from footage.signing import load_or_create
+
+    key = load_or_create(get_settings().keys_dir)
+    with session_scope() as session:
+        sign_head(session, key)
+
+
+def _requeue() -> None:
+    from detection.tasks import requeue_step
+
+    requeue_step()
+
+
+def _try_lock() -> IO[str] | None:
+    """The service lock's open file if this process got it (kept open: the lock lasts as long as the process)."""
+    home = get_settings().resolved_home
+    home.mkdir(parents=True, exist_ok=True)
+    handle = open(home / LOCK_FILE, "a+")  # noqa: SIM115 - held for the process's lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _start_loops(app: FastAPI, lock: IO[str]) -> None:
     settings = get_settings()
-    app.state.worker_pool = None
-    app.state.dispatcher = None
+    app.state.service_lock = lock
+    app.state.checkpointer = _Every("gatewatch-checkpoint", get_api_settings().audit_checkpoint_s,
+                                    sign_checkpoint, final=True)
+    app.state.checkpointer.start()
     app.state.upload_janitor = UploadJanitor()  # abandoned uploads: removed now, then every 10 minutes
     app.state.upload_janitor.start()
     if settings.broker_url:
-        app.state.dispatcher = _Dispatcher()
+        app.state.dispatcher = _Every("gatewatch-dispatch", 5.0, _requeue)
         app.state.dispatcher.start()
     elif settings.local_workers > 0:
         from detection.worker_pool import WorkerPool
 
         app.state.worker_pool = WorkerPool(settings.local_workers)
         app.state.worker_pool.start_background()
+    # Through uvicorn's logger, which the server configures: the operator sees which process holds the loops.
+    logging.getLogger("uvicorn.error").info("process %d runs the service's background loops", os.getpid())
+
+
+def start_background(app: FastAPI) -> None:
+    for name in ("worker_pool", "dispatcher", "checkpointer", "upload_janitor", "takeover", "service_lock"):
+        setattr(app.state, name, None)
+    lock = _try_lock()
+    if lock is not None:
+        _start_loops(app, lock)
+        return
+
+    def take_over() -> None:
+        if app.state.service_lock is None and (got := _try_lock()) is not None:
+            _start_loops(app, got)
+
+    app.state.takeover = _Every("gatewatch-takeover", TAKEOVER_S, take_over)
+    app.state.takeover.start()
 
 
 def stop_background(app: FastAPI) -> None:
-    for name in ("dispatcher", "worker_pool", "upload_janitor"):
+    for name in ("takeover", "dispatcher", "worker_pool", "checkpointer", "upload_janitor"):
         running = getattr(app.state, name, None)
         if running is not None:
             running.stop()
+    lock = getattr(app.state, "service_lock", None)
+    if lock is not None:
+        lock.close()
+        app.state.service_lock = None

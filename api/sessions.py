@@ -1,81 +1,88 @@
-"""Web sign-in: name + token exchanged for a signed session cookie, and repeated failures slowed down per address.
+"""Web sign-in: name + token exchanged for a server-side session, and repeated failures slowed down per address.
 
-The cookie value is ``payload.mac``: the payload names the user, the expiry and a fingerprint of the user's token
-hash, and the MAC is HMAC-SHA256 under an installation secret kept in the keys folder. Rotating a user's token
-changes the fingerprint and disabling the user fails the lookup, so either ends every session at once.
+The cookie carries only a random session id (256 bits). The database keeps an HMAC of it under an installation
+secret in the keys folder (so someone who can write to the database still cannot mint a session for a cookie of
+their choosing), the user, the expiry and a fingerprint of the user's token hash. Signing out deletes the row;
+rotating a user's token changes the fingerprint and disabling the user fails the check, so either ends every
+session of that user at once (the stale rows are deleted when next seen).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.auth import AuthError, Principal, hash_token, principal_for
-from api.models import User
+from api.models import User, WebSession
+from api.settings import get_api_settings
+from footage.db import utcnow
 from footage.settings import get_settings
 from footage.signing import private_secret
 
 SECRET_FILE = "session_secret"
-SESSION_HOURS = 12
+
+
+def session_hours() -> int:
+    return get_api_settings().session_hours
 
 
 def _secret() -> bytes:
     return private_secret(get_settings().keys_dir, SECRET_FILE)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _session_key(cookie: str) -> str:
+    return hmac.new(_secret(), cookie.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
 
 
 def _token_fingerprint(token_hash: str) -> str:
     return hashlib.sha256(token_hash.encode()).hexdigest()[:32]
 
 
-def issue_cookie(user: User, lifetime_s: int = SESSION_HOURS * 3600) -> str:
-    """A cookie value for this user, valid for ``lifetime_s`` seconds or until the token rotates."""
-    payload = json.dumps(
-        {"uid": user.id, "exp": int(time.time()) + lifetime_s, "fp": _token_fingerprint(user.token_hash)},
-        separators=(",", ":"),
-    ).encode()
-    body = _b64(payload)
-    mac = hmac.new(_secret(), body.encode("ascii"), hashlib.sha256).digest()
-    return f"{body}.{_b64(mac)}"
+def start_session(session: Session, user: User, lifetime_s: int | None = None) -> str:
+    """Store a new session for ``user`` (in the caller's transaction) and return the cookie value."""
+    cookie = secrets.token_urlsafe(32)
+    now = utcnow()
+    lifetime = lifetime_s if lifetime_s is not None else session_hours() * 3600
+    # Expired sessions of anyone are swept here, so the table holds only live ones without a timer.
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    session.add(WebSession(id=_session_key(cookie), user_id=user.id, token_fp=_token_fingerprint(user.token_hash),
+                           created_at=now, expires_at=now + timedelta(seconds=lifetime)))
+    return cookie
+
+
+def end_session(session: Session, cookie: str) -> bool:
+    """Delete the session this cookie names (in the caller's transaction); False when there was none."""
+    result = session.execute(delete(WebSession).where(WebSession.id == _session_key(cookie)))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def principal_from_cookie(session: Session, cookie: str) -> Principal:
-    """Who the cookie belongs to; AuthError when it is forged, expired, or its user was disabled or rotated."""
-    body, _, mac_text = cookie.partition(".")
-    try:
-        given_mac = _unb64(mac_text)
-        expected = hmac.new(_secret(), body.encode("ascii"), hashlib.sha256).digest()
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise AuthError("the session cookie is malformed; sign in again") from exc
-    if not hmac.compare_digest(given_mac, expected):
+    """Who the session belongs to; AuthError when it is unknown, ended, expired, or its user disabled or rotated."""
+    if not cookie or len(cookie) > 200:
         raise AuthError("the session cookie is not valid; sign in again")
-    try:
-        payload = json.loads(_unb64(body))
-        user_id, expires, token_fp = int(payload["uid"]), int(payload["exp"]), str(payload["fp"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AuthError("the session cookie is malformed; sign in again") from exc
-    if expires < time.time():
-        raise AuthError("the session has expired; sign in again")
-    user = session.get(User, user_id)
-    if user is None or not hmac.compare_digest(_token_fingerprint(user.token_hash), token_fp):
-        raise AuthError("the session has ended (the token was changed); sign in again")
+    row = session.get(WebSession, _session_key(cookie))
+    if row is None:
+        raise AuthError("the session has ended or never existed; sign in again")
+    user = session.get(User, row.user_id)
+    ended = None
+    if row.expires_at < utcnow():
+        ended = "the session has expired; sign in again"
+    elif user is None or not hmac.compare_digest(_token_fingerprint(user.token_hash), row.token_fp):
+        ended = "the session has ended (the token was changed); sign in again"
+    if ended is not None:
+        session.delete(row)
+        session.commit()
+        raise AuthError(ended)
+    assert user is not None
     if user.disabled:
         raise AuthError(f"user {user.name!r} is disabled")
     return principal_for(user)

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -360,8 +361,11 @@ def _clip_from_json(path: Path, data: dict[str, object]) -> Clip:
 
 
 def cached_clip(cache_dir: Path, sources: list[ClipSource], start: datetime, end: datetime, *, exact: bool = False,
-                burn_in_tz: str | None = None) -> Clip:
-    """The clip for this window and mode, cut once and then reused from ``cache_dir``."""
+                burn_in_tz: str | None = None, cut_guard: AbstractContextManager[object] | None = None) -> Clip:
+    """The clip for this window and mode, cut once and then reused from ``cache_dir``.
+
+    ``cut_guard`` is entered around the cut only (not a cache hit): the API passes its concurrency limit there.
+    """
     start, end = _aware(start), _aware(end)
     key = _cache_key(sources, start, end, exact, burn_in_tz)
     mp4, meta = cache_dir / f"{key}.mp4", cache_dir / f"{key}.json"
@@ -374,7 +378,8 @@ def cached_clip(cache_dir: Path, sources: list[ClipSource], start: datetime, end
         except (ValueError, KeyError, TypeError, OSError):
             pass  # a damaged (or just pruned) entry is cut again below
     cache_dir.mkdir(parents=True, exist_ok=True)
-    clip = cut_clip(sources, start, end, mp4, exact=exact, burn_in_tz=burn_in_tz)
+    with cut_guard or nullcontext():
+        clip = cut_clip(sources, start, end, mp4, exact=exact, burn_in_tz=burn_in_tz)
     tmp_meta = meta.with_suffix(f".{os.getpid()}.tmp")
     tmp_meta.write_text(json.dumps(_clip_to_json(clip)))
     os.replace(tmp_meta, meta)

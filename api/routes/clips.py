@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
-from api import audit
 from api.auth import Principal
-from api.deps import DbSession, client_addr, reachable_camera, require_role
+from api.clip_views import cut_slots, record_clip_view
+from api.deps import DbSession, reachable_camera, require_role
 from api.routes.events import EventId, event_or_error
 from api.schemas.events import NoFootageOut, local_iso
 from detection.search import SearchError, parse_time
@@ -36,7 +36,7 @@ def _cut(session: Session, camera_id: str, start: datetime, end: datetime, exact
                             f"a clip is at most {MAX_CLIP_S // 3600} hours long; ask for a shorter window")
     try:
         sources = sources_for(session, camera_id, start, end)
-        return cached_clip(get_settings().clips_dir, sources, start, end, exact=exact)
+        return cached_clip(get_settings().clips_dir, sources, start, end, exact=exact, cut_guard=cut_slots.slot())
     except BadClipWindow as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except ClipError as exc:
@@ -45,13 +45,9 @@ def _cut(session: Session, camera_id: str, start: datetime, end: datetime, exact
 
 def _serve(request: Request, session: Session, principal: Principal, clip: Clip, obj: str, timezone: str,
            download: bool, detail: dict[str, object]) -> FileResponse:
-    # A browser fetches a playing video in many ranges; the first request (whole file or from byte 0) is the view.
-    range_header = request.headers.get("range", "")
-    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
-        audit.record(session, user_name=principal.name, action="clip_download" if download else "clip_view",
-                     obj=obj, detail={**detail, "clip_start": clip.start.isoformat(), "clip_end": clip.end.isoformat(),
-                                      "sha256": clip.sha256}, remote_addr=client_addr(request))
-        session.commit()
+    # Any request for the clip's bytes is a view, whatever its Range; repeats inside the window are not re-recorded.
+    record_clip_view(request, session, principal, "clip_download" if download else "clip_view", obj, clip.sha256,
+                     {**detail, "clip_start": clip.start.isoformat(), "clip_end": clip.end.isoformat()})
     # Named in the camera's own time, as the evidence package names its clips: a UTC stamp reads as the wrong day.
     local_start = clip.start.astimezone(ZoneInfo(timezone))
     name = f"{obj.replace(':', '-')}_{local_start.strftime('%Y%m%dT%H%M%S')}.mp4"

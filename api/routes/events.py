@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi import Path as FastApiPath
 from sqlalchemy.orm import Session
 
-from api import audit
 from api.auth import Principal
-from api.deps import FORBIDDEN, DbSession, client_addr, require_role
+from api.deps import FORBIDDEN, DbSession, record_read, require_role
 from api.schemas.events import EventDetail, EventOut, EventPage, SearchParams, SummaryOut, search_params
 from detection.coverage import footage_coverage
 from detection.models import EventThumbnail
@@ -68,9 +67,7 @@ def list_events(request: Request, session: DbSession, principal: Searcher, param
         page = search_events(session, query, principal.site_ids)
     except SearchError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    audit.record(session, user_name=principal.name, action="search", obj="events",
-                 detail={**query.describe(), "results": len(page.events)}, remote_addr=client_addr(request))
-    session.commit()
+    record_read(request, principal, "search", "events", {**query.describe(), "results": len(page.events)})
     return EventPage(events=[EventOut.of(e, page.cameras[e.camera_id]) for e in page.events],
                      next_cursor=page.next_cursor)
 
@@ -86,19 +83,15 @@ def events_summary(request: Request, session: DbSession, principal: Searcher, pa
     except SearchError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     zone = shared_timezone([c.camera for c in summary.cameras]) or "UTC"
-    audit.record(session, user_name=principal.name, action="search_summary", obj="events",
-                 detail={**query.describe(), "bucket_s": bucket}, remote_addr=client_addr(request))
     coverage = footage_coverage(session, [c.camera.id for c in summary.cameras], summary.start, summary.end)
-    session.commit()
+    record_read(request, principal, "search_summary", "events", {**query.describe(), "bucket_s": bucket})
     return SummaryOut.of(summary, zone, coverage)
 
 
 @router.get("/events/{event_id}", response_model=EventDetail, summary="One event with its track")
 def get_event(event_id: EventId, request: Request, session: DbSession, principal: Searcher) -> EventDetail:
     event, camera = event_or_error(session, principal, event_id)
-    audit.record(session, user_name=principal.name, action="event_view", obj=f"event:{event_id}",
-                 detail={"camera": camera.id}, remote_addr=client_addr(request))
-    session.commit()
+    record_read(request, principal, "event_view", f"event:{event_id}", {"camera": camera.id})
     return EventDetail.of(event, camera)
 
 

@@ -12,6 +12,7 @@ from api.deps import (
     SESSION_COOKIE,
     CurrentPrincipal,
     DbSession,
+    check_same_origin,
     client_addr,
     login_throttle,
     record_failed_login,
@@ -19,7 +20,8 @@ from api.deps import (
 )
 from api.schemas.cases import SigningKeyOut
 from api.schemas.users import Login, Me
-from api.sessions import SECRET_FILE, SESSION_HOURS, check_login, issue_cookie
+from api.sessions import SECRET_FILE, check_login, end_session, session_hours, start_session
+from api.settings import get_api_settings
 from footage.models import Site
 from footage.settings import get_settings
 from footage.signing import ALGORITHM, load_or_create, private_secret
@@ -68,6 +70,7 @@ def me(session: DbSession, principal: CurrentPrincipal) -> Me:
 @router.post("/api/v1/session", response_model=Me, responses={401: {}, 429: {}})
 def sign_in(body: Login, request: Request, response: Response, session: DbSession) -> Me:
     """Sign in with name and token; sets the HttpOnly, SameSite=Strict cookie `gatewatch_session`."""
+    check_same_origin(request)
     addr = client_addr(request) or "unknown"
     wait = login_throttle(request).retry_after(addr)
     if wait:
@@ -78,18 +81,24 @@ def sign_in(body: Login, request: Request, response: Response, session: DbSessio
         session.rollback()
         record_failed_login(request, body.name, str(exc), "web")
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or token") from exc
+    cookie = start_session(session, user)
     audit.record(session, user_name=user.name, action="login", detail={"via": "web"}, remote_addr=addr)
     session.commit()
     response.set_cookie(
-        SESSION_COOKIE, issue_cookie(user), max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict",
-        secure=request.url.scheme == "https", path="/",
+        SESSION_COOKIE, cookie, max_age=session_hours() * 3600, httponly=True, samesite="strict",
+        secure=get_api_settings().cookie_secure or request.url.scheme == "https", path="/",
     )
     return _me(session, principal_for(user))
 
 
 @router.delete("/api/v1/session", status_code=status.HTTP_204_NO_CONTENT)
-def sign_out() -> Response:
-    """Sign out: clears the session cookie."""
+def sign_out(request: Request, session: DbSession) -> Response:
+    """Sign out: ends the session on the server (the old cookie no longer works anywhere) and clears the cookie."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        check_same_origin(request)
+        end_session(session, cookie)
+        session.commit()
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

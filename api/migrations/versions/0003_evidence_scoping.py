@@ -1,7 +1,7 @@
 """Evidence hardening: segments unique per camera, case owner and scope, atomic upload completion.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 - ``segment.sha256`` is no longer unique on its own: the same stored file may be a segment of several cameras
   (site B uploading what site A holds gets its own segment), unique per (camera, sha256).
@@ -18,7 +18,7 @@ from alembic import op
 import footage.db
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
