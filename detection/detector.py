@@ -275,8 +275,8 @@ class Detector:
         per_frame: list[list[tuple[Detections, np.ndarray]]] = [[] for _ in frames]
         for (index, region), dets in zip(owners, found, strict=True):
             height, width = frames[index].shape[:2]
-            per_frame[index].append(_to_frame(dets, region, width, height))
-        return [_merge(parts) for parts in per_frame]
+            per_frame[index].append(to_frame_coordinates(dets, region, width, height))
+        return [merge_crops(parts) for parts in per_frame]
 
     def _run(self, images: list[np.ndarray]) -> list[Detections]:
         """Boxes in each image's own pixels; images of one input shape are batched together."""
@@ -322,7 +322,7 @@ def _empty() -> Detections:
     return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32))
 
 
-def _to_frame(dets: Detections, region: Region, width: int, height: int) -> tuple[Detections, np.ndarray]:
+def to_frame_coordinates(dets: Detections, region: Region, width: int, height: int) -> tuple[Detections, np.ndarray]:
     """Shift a crop's boxes into frame pixels; flag the boxes that touch a crop edge lying inside the frame."""
     xyxy = dets.xyxy.copy()
     xyxy[:, [0, 2]] += region.x1
@@ -339,7 +339,7 @@ def _to_frame(dets: Detections, region: Region, width: int, height: int) -> tupl
     return Detections(xyxy, dets.conf.copy(), dets.cls.copy()), cut
 
 
-def _merge(parts: list[tuple[Detections, np.ndarray]]) -> Detections:
+def merge_crops(parts: list[tuple[Detections, np.ndarray]]) -> Detections:
     """One frame's boxes from several crops: cut boxes seen whole elsewhere dropped, then per-class NMS."""
     if not parts:
         return _empty()

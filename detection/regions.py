@@ -21,8 +21,11 @@ REGION_SIZES = (320, 416, 512, 640)
 """Square crop sides in pixels, all multiples of the model's stride (32); a crop runs at its native size."""
 MARGIN = 0.25
 """Context added around a motion box on each side, as a fraction of the box's longer side (at least 16 px)."""
-WHOLE_FRAME_FRACTION = 0.7
-"""Fall back to the whole frame when the crops' pixels reach this fraction of the whole frame's model input."""
+WHOLE_FRAME_AREA = 0.5
+"""Fall back to the whole frame when the crops cover this fraction of the frame: motion is everywhere."""
+WHOLE_FRAME_COST = 1.25
+"""... or when the crops' pixels exceed the whole frame's model input by this factor (a 1280x720 frame runs at
+640x384: two 320 crops cost 0.83 of it and see far cars at twice the size; one 640 crop would cost 1.67)."""
 MAX_REGIONS = 4
 """More crops than this and the whole frame is cheaper than the per-crop overhead."""
 MODEL_SIZE = 640
@@ -108,7 +111,8 @@ def plan_regions(
     *,
     sizes: Sequence[int] = REGION_SIZES,
     max_regions: int = MAX_REGIONS,
-    whole_frame_fraction: float = WHOLE_FRAME_FRACTION,
+    whole_frame_area: float = WHOLE_FRAME_AREA,
+    whole_frame_cost: float = WHOLE_FRAME_COST,
     model_size: int = MODEL_SIZE,
 ) -> list[Region]:
     """Square crops that together cover every box (motion boxes, zone boxes) with some context around each.
@@ -117,8 +121,9 @@ def plan_regions(
     (a box joins a cluster when the cluster's bounding square still fits the largest crop size) and each cluster
     gets the smallest square from ``sizes`` that holds it, at native resolution. Returns ``[whole_frame]`` when
     there are no boxes worth cropping for (an empty list of boxes gives an empty plan: nothing to detect), when
-    a box does not fit any crop, when there would be more than ``max_regions`` crops, or when the crops would
-    cost ``whole_frame_fraction`` or more of the whole frame's model input.
+    a box does not fit any crop, when there would be more than ``max_regions`` crops, when the crops cover
+    ``whole_frame_area`` of the frame, or when they cost more than ``whole_frame_cost`` times the whole frame's
+    model input.
     """
     width, height = frame_size
     whole = [whole_frame(frame_size)]
@@ -162,7 +167,8 @@ def plan_regions(
         assert side is not None  # every cluster was built to fit
         regions.append(_square_around(cluster, side, frame_size))
     cost = sum(r.width * r.height for r in regions)
-    if cost >= whole_frame_fraction * model_input_pixels(width, height, model_size):
+    if cost >= whole_frame_area * width * height or cost > whole_frame_cost * model_input_pixels(
+            width, height, model_size):
         return whole
     return sorted(regions, key=lambda r: (r.y1, r.x1))
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -33,8 +33,8 @@ NMS_IOU = 0.7
 MAX_DET = 300
 IR_NAME = "model.xml"
 MANIFEST = "manifest.json"
-MAX_COMPILED_SHAPES = 12
-"""Input shapes OpenVINO keeps compiled at once (whole frames and a few crop sizes; compiling one takes ~0.3 s)."""
+MAX_COMPILED_SHAPES = 8
+"""Input sizes OpenVINO keeps compiled at once: the whole frame's and the crop sizes (compiling one takes ~1 s)."""
 
 
 class Engine(Protocol):
@@ -117,7 +117,11 @@ def openvino_ir(onnx_path: Path, weights_sha256: str, models_root: Path) -> Conv
 
 
 class OpenVINOEngine:
-    """OpenVINO on CPU, one compiled model per input shape (static shapes run faster than a dynamic one)."""
+    """OpenVINO on CPU, one compiled model per input height x width, any batch size.
+
+    A static height and width runs faster than a fully dynamic model; the batch stays dynamic because compiling
+    costs about a second and batches of 1 to MAX_BATCH come and go.
+    """
 
     name = "openvino"
 
@@ -128,26 +132,25 @@ class OpenVINOEngine:
         self._core = ov.Core()
         self._model = self._core.read_model(str(ir_path))
         self._config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
-        self._compiled: dict[tuple[int, ...], object] = {}
+        self._compiled: dict[tuple[int, int], Any] = {}
 
-    def _compiled_for(self, shape: tuple[int, ...]):  # type: ignore[no-untyped-def]
-        compiled = self._compiled.get(shape)
+    def _compiled_for(self, height: int, width: int) -> Any:
+        compiled = self._compiled.get((height, width))
         if compiled is None:
             if len(self._compiled) >= MAX_COMPILED_SHAPES:
                 self._compiled.pop(next(iter(self._compiled)))
             model = self._model.clone()
-            model.reshape({model.inputs[0].get_any_name(): list(shape)})
+            model.reshape({model.inputs[0].get_any_name(): [-1, 3, height, width]})
             compiled = self._core.compile_model(model, "CPU", self._config)
-            self._compiled[shape] = compiled
+            self._compiled[(height, width)] = compiled
         return compiled
 
     def compiled_threads(self) -> int:
         """The thread count OpenVINO reports for a compiled model (what the cap actually gave)."""
-        compiled = self._compiled_for((1, 3, 640, 640))
-        return int(compiled.get_property("INFERENCE_NUM_THREADS"))  # type: ignore[attr-defined]
+        return int(self._compiled_for(640, 640).get_property("INFERENCE_NUM_THREADS"))
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        compiled = self._compiled_for(tuple(batch.shape))
+        compiled = self._compiled_for(batch.shape[2], batch.shape[3])
         result = compiled(batch)  # type: ignore[operator]
         return np.asarray(result[0])
 
