@@ -122,7 +122,7 @@ def test_the_openvino_model_is_converted_once_and_reused(gw_home: Path) -> None:
     _, conversion_s, reused = prepare_openvino()
     assert reused and conversion_s == 0.0
     # No temporary folders are left beside the cache.
-    assert [p.name for p in folder.parent.iterdir()] == ["openvino"]
+    assert [p.name for p in folder.parent.iterdir()] == ["yolo11n_openvino_model"]
 
 
 def test_a_corrupt_openvino_cache_is_rebuilt(gw_home: Path, footage_dir: Path) -> None:
