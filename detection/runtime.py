@@ -87,7 +87,7 @@ def openvino_ir(onnx_path: Path, weights_sha256: str, models_root: Path) -> Conv
     folder = cache_dir(models_root, weights_sha256)
     if _cache_is_valid(folder):
         return ConversionReport(folder / IR_NAME, 0.0, True)
-    import openvino as ov
+    import openvino as ov  # type: ignore[import-untyped]
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -127,7 +127,7 @@ def _coco_names(onnx_path: Path) -> list[str]:
     """The class names the ONNX export carries in its metadata (ultralytics writes them as a dict literal)."""
     import ast
 
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]
 
     meta = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     names = ast.literal_eval(meta.get("names", "{}"))
@@ -144,7 +144,7 @@ class OpenVINOEngine:
     name = "openvino"
 
     def __init__(self, ir_path: Path, threads: int) -> None:
-        import openvino as ov
+        import openvino as ov  # type: ignore[import-untyped]
 
         self.threads = threads
         self._core = ov.Core()
@@ -179,7 +179,7 @@ class OnnxRuntimeEngine:
     name = "onnxruntime"
 
     def __init__(self, onnx_path: Path, threads: int) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # type: ignore[import-untyped]
 
         self.threads = threads
         options = ort.SessionOptions()
@@ -277,6 +277,6 @@ def nms(xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, iou: float) -> np.n
     offset = cls.astype(np.float64)[:, None] * 7680.0
     boxes = xyxy.astype(np.float64) + offset
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-    kept = cv2.dnn.NMSBoxes(xywh.tolist(), conf.astype(np.float64).tolist(), 0.0, iou)
-    kept = np.asarray(kept, dtype=np.int64).reshape(-1)
-    return kept[np.argsort(-conf[kept], kind="stable")]
+    chosen = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), conf.astype(np.float64).tolist(), 0.0, iou),
+                        dtype=np.int64).reshape(-1)
+    return chosen[np.argsort(-conf[chosen], kind="stable")]
