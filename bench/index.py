@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from build_footage import FPS, build  # noqa: E402
+from build_footage import FPS, build, build_noisy  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time
@@ -38,6 +38,7 @@ result = index_segment(sys.argv[1], CameraSpec(), detector=detector)
 events = [dict(label=e.label, start_s=e.start_s, end_s=e.end_s, stationary=e.stationary, track=e.track)
           for e in result.events]
 print(json.dumps(dict(events=events, stats=result.stats, load_s=loaded,
+                      conversion_s=getattr(detector, "conversion_s", None), runtime=getattr(detector, "runtime", None),
                       maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 """
 
@@ -212,9 +213,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="run the dense reference on every spliced window, not once per distinct window")
     parser.add_argument("--detect-fps", type=float, default=None,
                         help="detector rate inside active spans (default: settings, GATEWATCH_DETECT_FPS)")
+    parser.add_argument("--noisy", action="store_true",
+                        help="the noisy quiet footage instead: one still of the empty street with fresh sensor noise "
+                             "on every frame, a slow brightness drift, a 2 s GOP (bench/build_footage.build_noisy)")
     args = parser.parse_args(argv)
 
-    video, inserts = build(args.footage, args.out, args.minutes, args.passes_per_hour)
+    builder = build_noisy if args.noisy else build
+    video, inserts = builder(args.footage, args.out, args.minutes, args.passes_per_hour)
     with av.open(str(video)) as container:
         duration = float(container.duration) / 1e6
     report: dict = {"footage": {"file": str(video.relative_to(REPO)), "duration_s": duration, "fps": FPS,
@@ -227,8 +232,11 @@ def main(argv: list[str] | None = None) -> None:
 
     index = run_index(video, args.detect_fps)
     index_wall = index["stats"]["wall_s"]
+    stages = ("cheap_pass", "decode", "detect", "track", "events")
+    report["stages_s"] = {k: index["stats"].get(f"{k}_s") for k in stages}
     report["gatewatch"] = {
         "index_wall_s": index_wall, "model_load_s": round(index["load_s"], 2),
+        "model_conversion_s": index.get("conversion_s"), "runtime": index.get("runtime"),
         "process_wall_s": round(index["process_wall_s"], 2),
         "x_realtime": _speed(duration, index_wall),
         "x_realtime_with_model_load": _speed(duration, index_wall + index["load_s"]),
