@@ -269,6 +269,10 @@ def main(argv: list[str] | None = None) -> None:
         **dense_stats, "events": len(reference),
     }
     report["accuracy"] = compare(reference, index["events"])
+    # Both event lists, for looking into a miss: what the accuracy figures were computed from.
+    compared = args.out / f"{video.stem}_events.json"
+    compared.write_text(json.dumps({"reference": reference, "index": index["events"]}))
+    report["events_file"] = str(compared.relative_to(REPO)) if compared.is_relative_to(REPO) else str(compared)
 
     if args.dvrscan_minutes > 0:
         try:
