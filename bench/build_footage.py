@@ -109,3 +109,59 @@ def build(footage_dir: Path, out_dir: Path, minutes: float, passes_per_hour: int
     sidecar.write_text(json.dumps({"source": SOURCE, "fps": FPS, "minutes": minutes,
                                    "inserts": [asdict(i) for i in inserts]}, indent=1))
     return video, inserts
+
+
+def build_noisy(footage_dir: Path, out_dir: Path, minutes: float, passes_per_hour: int = 18,
+                noise_sigma: float = 3.0, drift: float = 12.0, seed: int = 7) -> tuple[Path, list[Insert]]:
+    """A noisy quiet gate stretch: one still of the empty scene with fresh temporal sensor noise on every
+    frame and a slow brightness drift (+-``drift`` grey levels over the file), real passes spliced in;
+    H.264 with a 2 s keyframe interval (what the issue's quiet hour asks for). Cached like ``build``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = f"noisy_street_{minutes:g}min_{passes_per_hour}ph"
+    video, sidecar = out_dir / f"{name}.mp4", out_dir / f"{name}.json"
+    if video.exists() and sidecar.exists():
+        return video, [Insert(**row) for row in json.loads(sidecar.read_text())["inserts"]]
+    source = footage_dir / SOURCE
+    still = np.median(np.stack(_frames(source, *QUIET)[::4]), axis=0).astype(np.float32)
+    height, width = still.shape[:2]
+    total = int(minutes * 60 * FPS)
+    count = max(1, round(passes_per_hour * minutes / 60))
+    names = sorted(WINDOWS)
+    slot = total / count
+    inserts = [Insert(names[i % len(names)], int(i * slot + slot / 2) / FPS, *WINDOWS[names[i % len(names)]])
+               for i in range(count)]
+    window_frames = {key: _frames(source, *span) for key, span in WINDOWS.items()}
+    rng = np.random.default_rng(seed)
+    part = video.with_suffix(".part.mp4")
+    process = (
+        ffmpeg.input("pipe:", format="rawvideo", pix_fmt="bgr24", s=f"{width}x{height}", framerate=FPS)
+        .output(str(part), vcodec="libx264", pix_fmt="yuv420p", crf=23, preset="veryfast", g=2 * FPS, bf=0,
+                sc_threshold=0, r=FPS, movflags="+faststart")
+        .overwrite_output()
+        .global_args("-loglevel", "error")
+        .run_async(pipe_stdin=True, cmd=imageio_ffmpeg.get_ffmpeg_exe())
+    )
+    frame_no = 0
+    pending = list(inserts)
+    while frame_no < total:
+        # The drift is a slow sine: a cloud, the sun moving; it also applies to the spliced passes.
+        offset = drift * float(np.sin(2 * np.pi * frame_no / max(total, 1)))
+        if pending and frame_no >= round(pending[0].at_s * FPS):
+            insert = pending.pop(0)
+            insert.at_s = frame_no / FPS
+            for picture in window_frames[insert.window]:
+                noise = noise_sigma * rng.standard_normal(picture.shape, np.float32)
+                noisy = picture.astype(np.float32) + offset + noise
+                process.stdin.write(np.clip(noisy, 0, 255).astype(np.uint8).tobytes())
+                frame_no += 1
+            continue
+        noisy = still + offset + noise_sigma * rng.standard_normal(still.shape, np.float32)
+        process.stdin.write(np.clip(noisy, 0, 255).astype(np.uint8).tobytes())
+        frame_no += 1
+    process.stdin.close()
+    if process.wait() != 0:
+        raise RuntimeError("ffmpeg failed to encode the noisy bench footage")
+    part.rename(video)
+    sidecar.write_text(json.dumps({"source": SOURCE, "fps": FPS, "minutes": minutes, "noise_sigma": noise_sigma,
+                                   "drift": drift, "inserts": [asdict(i) for i in inserts]}, indent=1))
+    return video, inserts

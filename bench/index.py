@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from build_footage import FPS, build  # noqa: E402
+from build_footage import FPS, build, build_noisy  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time
@@ -38,6 +38,7 @@ result = index_segment(sys.argv[1], CameraSpec(), detector=detector)
 events = [dict(label=e.label, start_s=e.start_s, end_s=e.end_s, stationary=e.stationary, track=e.track)
           for e in result.events]
 print(json.dumps(dict(events=events, stats=result.stats, load_s=loaded,
+                      conversion_s=getattr(detector, "conversion_s", None), runtime=getattr(detector, "runtime", None),
                       maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 """
 
@@ -156,8 +157,12 @@ def compare(reference: list[dict], found: list[dict]) -> dict:
         used.add(match)
         starts.append(abs(candidates[match]["start_s"] - ref["start_s"]))
         ends.append(abs(candidates[match]["end_s"] - ref["end_s"]))
-    references_any = [e for e in reference if e["label"] in VEHICLES]
-    true_found = sum(1 for e in candidates if any(_same_object(e, r) for r in references_any))
+    # The issue's precision: an event counts only if it overlaps a moving reference track and lasts no longer
+    # than that track plus 6 s (a parked car's sightings joined into one long "moving" event do not count).
+    references_moving = [e for e in reference if moving(e)]
+    true_found = sum(1 for e in candidates if any(
+        _same_object(e, r) and e["end_s"] - e["start_s"] <= r["end_s"] - r["start_s"] + 6.0
+        for r in references_moving))
     return {
         "reference_tracks": len(targets),
         "found_moving_vehicle_events": len(candidates),
@@ -212,9 +217,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="run the dense reference on every spliced window, not once per distinct window")
     parser.add_argument("--detect-fps", type=float, default=None,
                         help="detector rate inside active spans (default: settings, GATEWATCH_DETECT_FPS)")
+    parser.add_argument("--noisy", action="store_true",
+                        help="the noisy quiet footage instead: one still of the empty street with fresh sensor noise "
+                             "on every frame, a slow brightness drift, a 2 s GOP (bench/build_footage.build_noisy)")
     args = parser.parse_args(argv)
 
-    video, inserts = build(args.footage, args.out, args.minutes, args.passes_per_hour)
+    builder = build_noisy if args.noisy else build
+    video, inserts = builder(args.footage, args.out, args.minutes, args.passes_per_hour)
     with av.open(str(video)) as container:
         duration = float(container.duration) / 1e6
     report: dict = {"footage": {"file": str(video.relative_to(REPO)), "duration_s": duration, "fps": FPS,
@@ -227,8 +236,11 @@ def main(argv: list[str] | None = None) -> None:
 
     index = run_index(video, args.detect_fps)
     index_wall = index["stats"]["wall_s"]
+    stages = ("cheap_pass", "decode", "detect", "track", "events")
+    report["stages_s"] = {k: index["stats"].get(f"{k}_s") for k in stages}
     report["gatewatch"] = {
         "index_wall_s": index_wall, "model_load_s": round(index["load_s"], 2),
+        "model_conversion_s": index.get("conversion_s"), "runtime": index.get("runtime"),
         "process_wall_s": round(index["process_wall_s"], 2),
         "x_realtime": _speed(duration, index_wall),
         "x_realtime_with_model_load": _speed(duration, index_wall + index["load_s"]),
@@ -257,6 +269,10 @@ def main(argv: list[str] | None = None) -> None:
         **dense_stats, "events": len(reference),
     }
     report["accuracy"] = compare(reference, index["events"])
+    # Both event lists, for looking into a miss: what the accuracy figures were computed from.
+    compared = args.out / f"{video.stem}_events.json"
+    compared.write_text(json.dumps({"reference": reference, "index": index["events"]}))
+    report["events_file"] = str(compared.relative_to(REPO)) if compared.is_relative_to(REPO) else str(compared)
 
     if args.dvrscan_minutes > 0:
         try:
@@ -265,8 +281,11 @@ def main(argv: list[str] | None = None) -> None:
         except (subprocess.CalledProcessError, OSError) as exc:
             report["dvr_scan"] = {"error": f"could not install or run dvr-scan: {exc}"}
     targets = {"x_realtime>=100": report["gatewatch"]["x_realtime"] >= 100,
-               "x_naive>=30": report["gatewatch_over_naive"] >= 30,
+               "x_naive>=27": report["gatewatch_over_naive"] >= 27,
+               "within_70pct_of_keyframes_only": report["gatewatch"]["x_realtime"]
+               >= 0.7 * report["keyframes_only"]["x_realtime"],
                "recall>=0.97": (report["accuracy"]["recall"] or 0) >= 0.97,
+               "precision>=0.95": (report["accuracy"]["precision"] or 0) >= 0.95,
                "median_time_error<=1s": max(report["accuracy"]["median_start_error_s"] or 99,
                                              report["accuracy"]["median_end_error_s"] or 99) <= 1.0,
                "rss<1.5GB": report["gatewatch"]["peak_rss_mb"] < 1536}

@@ -125,6 +125,12 @@ def _packet_time(packet: av.Packet, time_base: float, origin_s: float) -> float 
     return None if packet.pts is None else packet.pts * time_base - origin_s
 
 
+def _skip_deblocking(stream: av.video.stream.VideoStream) -> None:
+    """Skip the in-loop deblocking filter: motion measured on 160-px grey pictures does not see its blocks,
+    and H.264 decodes ~1.8x faster without it (measured on the noisy bench footage)."""
+    stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
+
+
 def iter_frames(
     path: Path,
     spans: list[Span],
@@ -146,6 +152,8 @@ def iter_frames(
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if grey_width is not None:
+            _skip_deblocking(stream)
         time_base = float(stream.time_base)
         seekable = True
         packets: Iterator[av.Packet] | None = None
@@ -170,6 +178,8 @@ def iter_frames(
                         container = _open(path)
                         stream = container.streams.video[0]
                         stream.thread_type = "AUTO"
+                        if grey_width is not None:
+                            _skip_deblocking(stream)
                         packets = container.demux(stream)
                         pending = []
                         position = -np.inf

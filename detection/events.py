@@ -85,6 +85,11 @@ def _predicted_near(earlier: list[Observation], first: Observation) -> bool:
     return math.dist(predicted, _centre(first.box)) <= _size(recent)
 
 
+def _parked(track: Track) -> bool:
+    """Whether a track (or a join of tracks) stood in one place all along: a parked vehicle's sighting."""
+    return len(track.observations) >= MIN_OBSERVATIONS and _stationary(track.observations)
+
+
 def join_tracks(tracks: list[Track]) -> list[Track]:
     """Join tracks of one object split by a gap in tracking (see the module docstring); keeps time order."""
     joined: list[Track] = []
@@ -101,6 +106,11 @@ def join_tracks(tracks: list[Track]) -> list[Track]:
             if overlap >= JOIN_IOU:
                 stopped = _still(earlier.observations[-2:]) and _still(track.observations[:2])
                 if not (gap_s <= 2 * TRACK_MEMORY_S or stopped):
+                    continue
+                if gap_s > 2 * TRACK_MEMORY_S and _parked(earlier) != _parked(track):
+                    # Across a long gap a parked car joins only its own other sightings: a passing car whose
+                    # track ends on it (the tracker switched to the parked box) or a car that drove in and
+                    # parked stays its own moving pass, and the parked car stays one stationary event.
                     continue
             elif not (gap_s <= 2 * TRACK_MEMORY_S and _predicted_near(earlier.observations, first)):
                 # A tracker that lost a fast object at a few frames a second starts it again further on.

@@ -48,8 +48,11 @@ def _run_detection(
     follow: bool,
     book: TrackBook,
     progress: Callable[[float], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> int:
-    """Detect and track inside the spans; return the number of frames run through the detector."""
+    """Detect and track inside the spans; return the number of frames run through the detector.
+
+    ``timings`` (when given) gathers the seconds spent in the detector and in the tracker and track book."""
     fps = 1.0 / every_s if every_s > 0 else _stream_fps(path)
     frames_detected = 0
     covered_until = -1.0
@@ -71,8 +74,14 @@ def _run_detection(
             moving_now = False
             last_t = stretch.start_s
             for _, t, frame in iter_frames(path, [stretch], every_s=every_s, rotation=rotation, origin_s=origin_s):
-                tracked = tracker.update(detector.detect([frame])[0])
+                tick = time.perf_counter()
+                found = detector.detect([frame])[0]
+                tock = time.perf_counter()
+                tracked = tracker.update(found)
                 book.add(t, frame, tracked)
+                if timings is not None:
+                    timings["detect_s"] = timings.get("detect_s", 0.0) + tock - tick
+                    timings["track_s"] = timings.get("track_s", 0.0) + time.perf_counter() - tock
                 frames_detected += 1
                 last_t = t
                 if progress is not None and frames_detected % PROGRESS_EVERY == 0:
@@ -115,10 +124,12 @@ def index_segment(
     if progress is not None:
         progress(0.02)
     activity = find_activity(path, trace, camera.zones, rotation, activity_settings)
+    cheap_pass_s = time.perf_counter() - began
     if progress is not None:
         progress(0.1)
     every_s = 1.0 / _detect_fps()
     book = TrackBook()
+    timings: dict[str, float] = {}
 
     def detection_progress(fraction: float) -> None:
         if progress is not None:
@@ -126,9 +137,11 @@ def index_segment(
 
     detected = _run_detection(
         path, activity.spans, detector, every_s=every_s, duration_s=trace.duration_s, origin_s=trace.origin_s,
-        rotation=rotation, follow=True, book=book, progress=detection_progress,
+        rotation=rotation, follow=True, book=book, progress=detection_progress, timings=timings,
     )
+    detection_s = time.perf_counter() - began - cheap_pass_s
     events = tracks_to_events(list(book.tracks.values()), camera.zones)
+    events_s = time.perf_counter() - began - cheap_pass_s - detection_s
     if progress is not None:
         progress(1.0)
     return SegmentIndex(
@@ -142,6 +155,13 @@ def index_segment(
             "candidate_s": round(sum(s.length_s for s in activity.candidates), 3),
             "active_s": round(sum(s.length_s for s in activity.spans), 3),
             "packet_signal": float(activity.packet_signal),
+            # Per stage: the cheap pass; decoding the detector's frames (what the detection stage spent outside
+            # the detector and tracker); the detector; the tracker and track book; tracks into events.
+            "cheap_pass_s": round(cheap_pass_s, 3),
+            "decode_s": round(detection_s - timings.get("detect_s", 0.0) - timings.get("track_s", 0.0), 3),
+            "detect_s": round(timings.get("detect_s", 0.0), 3),
+            "track_s": round(timings.get("track_s", 0.0), 3),
+            "events_s": round(events_s, 3),
             "wall_s": round(time.perf_counter() - began, 3),
         },
     )

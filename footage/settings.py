@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _host_cores() -> int:
+    """The cores this process may use (its affinity mask: a container's share, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Settings(BaseSettings):
@@ -26,7 +35,16 @@ class Settings(BaseSettings):
     )
     detect_fps: float = Field(5.0, description="Frames a second run through the detector inside active spans.")
     detect_imgsz: int = Field(640, description="Detector input size in pixels.")
-    torch_threads: int = Field(2, description="CPU threads for the detector.")
+    torch_threads: int = Field(
+        default_factory=lambda: _host_cores(),
+        description="CPU threads for the detector (any runtime); default: this host's cores. The local worker "
+        "pool splits them between its workers.",
+    )
+    runtime: str = Field(
+        "openvino",
+        description="CPU runtime for the default detector: 'openvino' (converted once, cached under "
+        "HOME/models) or 'onnxruntime'. A GPU or another model runs through ultralytics.",
+    )
     device: str | None = Field(
         None, description="Detector device (cpu, cuda:0, ...); unset: ultralytics picks a GPU when one is there."
     )
@@ -63,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def clips_dir(self) -> Path:
         return self.resolved_home / "clips"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.resolved_home / "models"
 
     @property
     def keys_dir(self) -> Path:

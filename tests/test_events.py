@@ -128,3 +128,19 @@ def test_parked_car_hidden_for_a_moment_by_a_passing_car_stays_stationary() -> N
     event = track_to_event(_track(1, rows), {})
     assert event is not None and event.stationary
     assert not track_to_event(_track(2, [(k * 0.1, 0.3 + 0.02 * k, 0.4) for k in range(20)]), {}).stationary
+
+
+def test_parked_car_and_a_passing_car_that_ends_on_it_stay_apart() -> None:
+    """A quiet hour at the gate: a parked car is seen in each arrival's active span; one arriving car's track
+    ends on the parked car's box (the tracker switched to it). The parked car is one stationary event and
+    the arrival one short moving event, not a moving event lasting minutes."""
+    parked = [_track(10 + i, [(t0 + k * 0.2, 0.2 + 0.002 * (k % 2), 0.3) for k in range(8)])
+              for i, t0 in enumerate((100.0, 400.0, 700.0))]
+    # Drives in from the right, slows down and its last boxes sit on the parked car.
+    arrival = _track(1, [(400.0, 0.9, 0.3), (400.4, 0.7, 0.3), (400.8, 0.5, 0.3), (401.2, 0.3, 0.3),
+                         (401.6, 0.21, 0.3), (402.0, 0.2, 0.3), (402.4, 0.2, 0.3)])
+    events = tracks_to_events([*parked, arrival], {})
+    moving = [e for e in events if not e.stationary]
+    still = [e for e in events if e.stationary]
+    assert len(still) == 1 and (still[0].start_s, still[0].end_s) == (100.0, 701.4)
+    assert len(moving) == 1 and moving[0].end_s - moving[0].start_s < 5.0
