@@ -194,7 +194,8 @@ def storage_status(session: Session, site_ids: frozenset[int] | None = None) -> 
     return {
         "cameras": out_cameras,
         "backlog": {"hours": round(backlog_s / 3600, 4), "speed": speed, "eta_s": eta},
-        "data": {"store_bytes": _folder_bytes(settings.store_dir), "clip_cache_bytes": _folder_bytes(settings.clips_dir),
+        "data": {"store_bytes": _folder_bytes(settings.store_dir),
+                 "clip_cache_bytes": _folder_bytes(settings.clips_dir),
                  "uploads_bytes": _folder_bytes(settings.uploads_dir),
                  "free_bytes": usage.free, "total_bytes": usage.total},
         "warnings": warnings,
