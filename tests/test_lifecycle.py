@@ -187,3 +187,31 @@ def test_api_status_edit_and_delete(client, footage_dir: Path, tmp_path: Path,  
     assert client.delete(f"/api/v1/segments/{seg_b}", params={"reason": "again"},
                          headers=admin_headers).status_code == 404
     assert seg_a
+
+
+def test_cli_settings_status_and_close(db: Session, footage_dir: Path, tmp_path: Path, gw_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli.main import app as cli_app
+
+    seg_a, _ = _two_cameras(db, footage_dir, tmp_path)
+    segment = db.get(Segment, seg_a)
+    assert segment is not None
+    create_case(db, ADMIN, "Burglary 8", ranges=[RangeRequest("north-gate", segment.start, segment.end)])
+    db.commit()
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["sites", "set", "Maple Court", "--retain-days", "30"]).exit_code == 0
+    edit = ["cameras", "set", "east-gate", "--retain-days", "9", "--gate", "East"]
+    assert runner.invoke(cli_app, edit).exit_code == 0
+    refused = runner.invoke(cli_app, ["segments", "delete", str(seg_a), "--reason", "oops"])
+    assert refused.exit_code == 1 and seg_a in _segment_ids(db)
+    status = json.loads(runner.invoke(cli_app, ["status", "--json"]).stdout)
+    rows = {row["camera"]: row for row in status["cameras"]}
+    assert rows["north-gate"]["retain_days"] == 30 and rows["east-gate"]["retain_days"] == 9
+    assert rows["north-gate"]["held_bytes"] == segment.size_bytes
+    assert runner.invoke(cli_app, ["status"]).exit_code == 0
+    assert runner.invoke(cli_app, ["cases", "close", "Burglary 8", "--reason", "done"]).exit_code == 0
+    assert runner.invoke(cli_app, ["segments", "delete", str(seg_a), "--reason", "oops"]).exit_code == 0
+    assert seg_a not in _segment_ids(db)
+    actions = set(db.scalars(select(AuditEntry.action)).all())
+    assert {"site_update", "camera_update", "case_close", "segment_delete"} <= actions
