@@ -24,6 +24,9 @@ from footage.models import Camera, Segment
 from footage.settings import get_settings
 
 JOURNAL = ".purge-pending.json"
+# A store file no segment refers to is only swept when older than this: an import renames its file into the
+# store just before its catalogue commit, and must not lose it in between.
+ORPHAN_GRACE_S = 3600.0
 # Test hook only: seconds to sleep between the database commit and the unlinks, so a test can SIGKILL there.
 PAUSE_ENV = "GATEWATCH_PURGE_PAUSE_S"
 
@@ -144,9 +147,31 @@ def finish_pending(session: Session) -> tuple[int, int]:
             if target.exists():
                 target.unlink()
                 files += 1
+    files += _sweep_orphans(referenced_paths)
     clips = _drop_clips(referenced_shas)
     _journal_path().unlink(missing_ok=True)
     return files, clips
+
+
+def _sweep_orphans(referenced_paths: set[str]) -> int:
+    """Remove store files that no segment refers to and that are past the import grace period."""
+    settings = get_settings()
+    store, home = settings.store_dir, settings.resolved_home
+    if not store.exists():
+        return 0
+    removed, cutoff = 0, time.time() - ORPHAN_GRACE_S
+    for shard in store.iterdir():
+        if not shard.is_dir() or shard.name.startswith("."):  # staging and the journal are not content
+            continue
+        for path in shard.iterdir():
+            try:
+                if path.is_file() and path.relative_to(home).as_posix() not in referenced_paths \
+                        and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+    return removed
 
 
 def delete_segments(session: Session, segments: list[Segment]) -> tuple[int, int]:

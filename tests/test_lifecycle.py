@@ -215,3 +215,17 @@ def test_cli_settings_status_and_close(db: Session, footage_dir: Path, tmp_path:
     assert seg_a not in _segment_ids(db)
     actions = set(db.scalars(select(AuditEntry.action)).all())
     assert {"site_update", "camera_update", "case_close", "segment_delete"} <= actions
+
+
+def test_orphan_store_files_are_swept_after_the_grace_period(db: Session, footage_dir: Path, tmp_path: Path,
+                                                             gw_home: Path) -> None:
+    _two_cameras(db, footage_dir, tmp_path)
+    [first, *_] = store_files(gw_home)
+    orphan = first.parent / ("0" * 64 + ".mp4")
+    fresh = first.parent / ("1" * 64 + ".mp4")
+    orphan.write_bytes(b"left by a crash")
+    fresh.write_bytes(b"an import about to commit")
+    old = time.time() - 7200
+    os.utime(orphan, (old, old))
+    lifecycle.run_purge(db, actor="test")
+    assert not orphan.exists() and fresh.exists() and first.exists()
