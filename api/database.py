@@ -23,4 +23,4 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine | None = None) -> None:
     """Apply every pending migration. Safe to call from many processes at once on PostgreSQL."""
     engine = engine or get_engine()
-    command.upgrade(alembic_config(engine), "head")
+    command.upgrade(alembic_config(engine), "heads")  # branches from parallel work apply together

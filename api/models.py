@@ -80,6 +80,10 @@ class Case(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # An open case holds its footage against retention and deletion; closing it releases the hold.
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     items: Mapped[list[CaseItem]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseItem.id", lazy="selectin"

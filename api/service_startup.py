@@ -8,6 +8,7 @@ cases a timer signs a checkpoint of the audit chain's head every ``audit_checkpo
 ``gatewatch serve --workers N`` starts N server processes; only the one holding the lock file
 ``HOME/service.lock`` runs these loops. The others try for the lock every few seconds, so if the holder dies
 another takes over.
+Expired footage is purged daily (``_DailyPurge``) by the same lock holder; abandoned uploads expire.
 """
 
 from __future__ import annotations
@@ -60,6 +61,39 @@ class _Every:
             self._once()
 
 
+class _DailyPurge:
+    """Finishes an interrupted purge at start, then purges expired footage once a day, on a thread."""
+
+    def __init__(self, interval_s: float = 86400.0) -> None:
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gatewatch-purge", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        from api.lifecycle import run_purge
+        from footage.db import session_scope
+        from footage.retention import finish_pending
+
+        try:
+            with session_scope() as session:
+                finish_pending(session)
+        except Exception:
+            log.exception("finishing an interrupted purge failed; the daily purge retries")
+        while not self._stop.wait(self.interval_s):
+            try:
+                with session_scope() as session:
+                    run_purge(session, actor="service", remote_addr="local")
+            except Exception:
+                log.exception("the daily purge failed; retrying tomorrow (or run 'gatewatch purge')")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 def sign_checkpoint() -> None:
     """Sign the audit chain's head if it moved since the last checkpoint."""
     from api.audit_checkpoints import sign_head
@@ -102,6 +136,8 @@ def _start_loops(app: FastAPI, lock: IO[str]) -> None:
     app.state.checkpointer.start()
     app.state.upload_janitor = UploadJanitor()  # abandoned uploads: removed now, then every 10 minutes
     app.state.upload_janitor.start()
+    app.state.purge = _DailyPurge()
+    app.state.purge.start()
     if settings.broker_url:
         app.state.dispatcher = _Every("gatewatch-dispatch", 5.0, _requeue)
         app.state.dispatcher.start()
@@ -115,7 +151,7 @@ def _start_loops(app: FastAPI, lock: IO[str]) -> None:
 
 
 def start_background(app: FastAPI) -> None:
-    for name in ("worker_pool", "dispatcher", "checkpointer", "upload_janitor", "takeover", "service_lock"):
+    for name in ("worker_pool", "dispatcher", "checkpointer", "upload_janitor", "purge", "takeover", "service_lock"):
         setattr(app.state, name, None)
     lock = _try_lock()
     if lock is not None:
@@ -131,7 +167,7 @@ def start_background(app: FastAPI) -> None:
 
 
 def stop_background(app: FastAPI) -> None:
-    for name in ("takeover", "dispatcher", "worker_pool", "checkpointer", "upload_janitor"):
+    for name in ("takeover", "dispatcher", "worker_pool", "checkpointer", "upload_janitor", "purge"):
         running = getattr(app.state, name, None)
         if running is not None:
             running.stop()

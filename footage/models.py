@@ -18,6 +18,8 @@ class Site(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Days footage is kept unless a camera says otherwise; None: keep for ever.
+    retain_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     cameras: Mapped[list[Camera]] = relationship(back_populates="site", order_by="Camera.id")
@@ -35,6 +37,8 @@ class Camera(Base):
     # Seconds to add to the recorder's clock to get true time (NVR clocks drift).
     clock_offset_s: Mapped[float] = mapped_column(Float, default=0.0)
     zones: Mapped[dict[str, list[list[float]]]] = mapped_column(JSON, default=dict)
+    # Days this camera's footage is kept; None: the site's default.
+    retain_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     site: Mapped[Site] = relationship(back_populates="cameras")

@@ -32,7 +32,7 @@ def test_existing_cases_take_their_cameras_sites_as_scope(backend: str, tmp_path
                 "(1, 'cedar-e', '2024-11-07', '2024-11-07', '2024-11-07'), "
                 "(1, 'palm-n', '2024-11-07', '2024-11-07', '2024-11-07'), "
                 "(2, 'palm-n', '2024-11-07', '2024-11-07', '2024-11-07')"))
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT name, scope_key, owner_id FROM evidence_case ORDER BY id")).all()
         assert [tuple(r) for r in rows] == [("both", "1,2", None), ("palm only", "1", None), ("empty", "*", None)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api import audit
+from api import audit, lifecycle
 from api.cli.common import cli_user, console, database, fail, print_json
 from footage.catalogue import CatalogueError, add_camera, add_site, camera_to_dict, list_cameras, list_sites, parse_zone
 
@@ -98,3 +98,40 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{row['id']}: {row['site']}, {row['gate']} ({row['timezone']}{offset}{zones})")
         if not rows:
             console.print("no cameras yet; add one with 'gatewatch cameras add ID --site NAME --gate GATE'")
+
+    @sites.command("set")
+    def sites_set(
+        name: str = typer.Argument(..., help="The site's name."),
+        retain_days: int = typer.Option(..., "--retain-days", help="Days footage is kept (0: keep for ever)."),
+    ) -> None:
+        """Set the site's default retention."""
+        try:
+            with database() as session:
+                lifecycle.update_site(session, name, retain_days or None, actor=cli_user(), remote_addr=LOCAL)
+        except (CatalogueError, lifecycle.LifecycleError) as exc:
+            fail(str(exc))
+        console.print(f"site {name!r}: footage kept {retain_days or 'for ever'} days", highlight=False)
+
+    @cameras.command("set")
+    def cameras_set(
+        camera_id: str = typer.Argument(..., help="The camera's id."),
+        retain_days: int | None = typer.Option(None, "--retain-days", help="Days kept (0: the site's default)."),
+        gate: str | None = typer.Option(None, "--gate", help="The gate it watches."),
+        timezone: str | None = typer.Option(None, "--timezone", help="The recorder's IANA time zone."),
+        zone: list[str] = typer.Option([], "--zone", help="NAME=x1,y1;x2,y2;... (replaces all zones; repeat)."),
+        json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Change a camera's retention, gate, time zone or zones."""
+        try:
+            zones = dict(parse_zone(spec) for spec in zone) if zone else None
+            kwargs = {} if retain_days is None else {"retain_days": retain_days or None}
+            with database() as session:
+                camera = lifecycle.update_camera(session, camera_id, actor=cli_user(), remote_addr=LOCAL,
+                                                 gate=gate, timezone=timezone, zones=zones, **kwargs)
+                data = {**camera_to_dict(camera), "retain_days": camera.retain_days}
+        except (CatalogueError, lifecycle.LifecycleError) as exc:
+            fail(str(exc))
+        if json_out:
+            print_json(data)
+        else:
+            console.print(f"updated camera {camera_id!r}", highlight=False)
