@@ -24,6 +24,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from detection.models import Event
+from footage import times
 from footage.models import Camera, Site
 
 VEHICLE_LABELS = ("car", "truck", "bus", "motorcycle", "bicycle")
@@ -32,8 +33,6 @@ SORTS = ("time", "-time", "score")
 MAX_LIMIT = 500
 MAX_TIME_OF_DAY_DAYS = 400
 MAX_BUCKETS = 20_000
-# Footage times outside these years are typing mistakes; refusing them also keeps date arithmetic in range.
-MIN_YEAR, MAX_YEAR = 1971, 2199
 
 
 class SearchError(ValueError):
@@ -212,23 +211,12 @@ def parse_time_of_day(value: str) -> TimeOfDay:
     return TimeOfDay(start, end)
 
 
-def parse_time(value: str, timezone: str | None, what: str = "time") -> datetime:
-    """An ISO 8601 time; without an offset it is read in ``timezone`` (None: an offset is required)."""
-    text_value = (value or "").strip()
+def parse_time(value: str | datetime, timezone: str | None, what: str = "time") -> datetime:
+    """:func:`footage.times.parse_time` (None zone: an offset is required), its mistakes as MalformedTime."""
     try:
-        parsed = datetime.fromisoformat(text_value.replace(" ", "T", 1) if "T" not in text_value else text_value)
-    except ValueError as exc:
-        raise MalformedTime(
-            f"{what} {value!r} is not an ISO 8601 time; write it like 2024-11-07T05:00:00+08:00"
-        ) from exc
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise MalformedTime(f"{what} {value!r} is out of range; give a time between {MIN_YEAR} and {MAX_YEAR}")
-    if parsed.tzinfo is None:
-        if timezone is None:
-            raise MalformedTime(f"{what} {value!r} has no offset and the cameras asked about are in different "
-                                "time zones; add an offset such as +08:00")
-        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
-    return parsed.astimezone(UTC)
+        return times.parse_time(value, timezone, what)
+    except times.BadTime as exc:
+        raise MalformedTime(str(exc)) from exc
 
 
 # --- cameras ----------------------------------------------------------------------------------------------------
@@ -288,13 +276,6 @@ def make_query(session: Session, *, sites: list[str] | None = None, gates: list[
     def when(value: str | datetime | None, what: str) -> datetime | None:
         if value is None or value == "":
             return None
-        if isinstance(value, datetime):
-            if value.tzinfo is None:
-                if zone is None:
-                    raise MalformedTime(f"{what} has no offset and the cameras asked about are in different "
-                                        "time zones; add an offset such as +08:00")
-                value = value.replace(tzinfo=ZoneInfo(zone))
-            return value.astimezone(UTC)
         return parse_time(value, zone, what)
 
     query = EventQuery(
@@ -421,9 +402,11 @@ def _validate(query: EventQuery) -> None:
     for value, what in ((query.start, "from"), (query.end, "to")):
         if value is not None and value.tzinfo is None:
             raise MalformedTime(f"{what} {value.isoformat()} has no time zone; add an offset such as +08:00")
-        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
-            raise MalformedTime(f"{what} {value.isoformat()} is out of range; give a time between {MIN_YEAR} and "
-                                f"{MAX_YEAR}")
+        if value is not None:
+            try:
+                times.check_year(value, what)
+            except times.BadTime as exc:
+                raise MalformedTime(str(exc)) from exc
     for values, what in ((query.zones, "zone"), (query.colours, "colour"), (query.sites, "site"),
                          (query.gates, "gate"), (query.cameras, "camera")):
         for value in values:
