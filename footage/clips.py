@@ -28,6 +28,7 @@ import imageio_ffmpeg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from footage.hashing import file_sha256
 from footage.models import Camera, Segment
 from footage.settings import get_settings
 
@@ -263,14 +264,6 @@ def _probe_duration(path: Path) -> float:
         return (container.duration or 0) / 1_000_000
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def cut_clip(sources: list[ClipSource], start: datetime, end: datetime, out: Path, *, exact: bool = False,
              burn_in_tz: str | None = None) -> Clip:
     """Cut ``[start, end)`` out of ``sources`` into ``out`` (MP4); raise NoFootage when none overlaps."""
@@ -328,7 +321,7 @@ def cut_clip(sources: list[ClipSource], start: datetime, end: datetime, out: Pat
         os.replace(part, out)
     duration = _probe_duration(out)
     return Clip(
-        path=out, start=real_start, end=real_start + timedelta(seconds=duration), sha256=_sha256(out),
+        path=out, start=real_start, end=real_start + timedelta(seconds=duration), sha256=file_sha256(out),
         size=out.stat().st_size, sources=[p.source for p in pieces], exact=exact,
     )
 

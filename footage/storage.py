@@ -155,10 +155,3 @@ def stage_move(path: Path, sha256: str, size: int, suffix: str = ".part") -> Sta
         # Uploads folder on another file system: fall back to a copy.
         shutil.move(str(path), str(target))
     return StagedFile(target, sha256, size)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    for chunk in read_chunks(path):
-        digest.update(chunk)
-    return digest.hexdigest()
