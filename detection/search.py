@@ -23,12 +23,11 @@ from sqlalchemy import ColumnElement, Integer, Text, and_, cast, false, func, or
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from detection.labels import LABEL_HELP, LABELS, VEHICLE_LABELS, VEHICLE_WORD, VEHICLES
 from detection.models import Event
 from footage import times
 from footage.models import Camera, Site
 
-VEHICLE_LABELS = ("car", "truck", "bus", "motorcycle", "bicycle")
-LABELS = (*VEHICLE_LABELS, "person")
 SORTS = ("time", "-time", "score")
 MAX_LIMIT = 500
 MAX_TIME_OF_DAY_DAYS = 400
@@ -97,7 +96,7 @@ class EventQuery:
     time_of_day: TimeOfDay | None = None
     """Daily range in each camera's time zone, within the window."""
     labels: list[str] = field(default_factory=list)
-    """car, truck, bus, motorcycle, bicycle, person, or vehicle (all vehicles)."""
+    """Labels (see detection.labels), or vehicle for all vehicles."""
     zones: list[str] = field(default_factory=list)
     """Zone names the object entered (any of)."""
     min_dwell: float | None = None
@@ -375,12 +374,12 @@ def _labels(labels: list[str]) -> list[str]:
     wanted: list[str] = []
     for label in labels:
         name = label.strip().lower()
-        if name in ("vehicle", "vehicles"):
-            wanted.extend(VEHICLE_LABELS)
+        if name in (VEHICLE_WORD, VEHICLE_WORD + "s"):
+            wanted.extend(VEHICLES)
         elif name in LABELS:
             wanted.append(name)
         else:
-            raise BadFilter(f"label {label!r} is not known; use one of {', '.join(LABELS)} or vehicle")
+            raise BadFilter(f"label {label!r} is not known; use one of {LABEL_HELP}")
     return sorted(set(wanted))
 
 
