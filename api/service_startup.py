@@ -105,12 +105,6 @@ def sign_checkpoint() -> None:
         sign_head(session, key)
 
 
-def _requeue() -> None:
-    from detection.tasks import requeue_step
-
-    requeue_step()
-
-
 def _try_lock() -> IO[str] | None:
     """The service lock's open file if this process got it (kept open: the lock lasts as long as the process)."""
     home = get_settings().resolved_home
@@ -129,7 +123,9 @@ def _try_lock() -> IO[str] | None:
 
 
 def _start_loops(app: FastAPI, lock: IO[str]) -> None:
-    settings = get_settings()
+    from detection.settings import get_detection_settings
+
+    settings = get_detection_settings()
     app.state.service_lock = lock
     app.state.checkpointer = _Every("gatewatch-checkpoint", get_api_settings().audit_checkpoint_s,
                                     sign_checkpoint, final=True)
@@ -139,10 +135,12 @@ def _start_loops(app: FastAPI, lock: IO[str]) -> None:
     app.state.purge = _DailyPurge()
     app.state.purge.start()
     if settings.broker_url:
-        app.state.dispatcher = _Every("gatewatch-dispatch", 5.0, _requeue)
+        from detection.jobs.requeue import SERVICE_INTERVAL_S, RequeueLoop
+
+        app.state.dispatcher = RequeueLoop(SERVICE_INTERVAL_S)
         app.state.dispatcher.start()
     elif settings.local_workers > 0:
-        from detection.worker_pool import WorkerPool
+        from detection.jobs.worker_pool import WorkerPool
 
         app.state.worker_pool = WorkerPool(settings.local_workers)
         app.state.worker_pool.start_background()

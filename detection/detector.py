@@ -169,10 +169,12 @@ class Detector:
         ``runtime`` (default ``settings.runtime``) picks the CPU engine for the pinned ONNX; ``threads``
         (default ``settings.torch_threads``) caps its inference threads. The model is warmed up here, once.
         """
+        from detection.settings import get_detection_settings
         from footage.settings import get_settings
 
         started = time.perf_counter()
-        settings = get_settings()
+        settings = get_detection_settings()
+        models_dir = get_settings().models_dir
         name = model or settings.model
         threads = max(1, threads or settings.torch_threads)
         chosen = (runtime or settings.runtime).lower()
@@ -187,7 +189,7 @@ class Detector:
             conversion_s = 0.0
             try:
                 if chosen == "openvino":
-                    report = openvino_ir(path, VECTRON_SHA256, settings.models_dir)
+                    report = openvino_ir(path, VECTRON_SHA256, models_dir)
                     conversion_s = report.conversion_s
                     engine: Engine = OpenVINOEngine(report.ir_path, threads)
                 else:
@@ -195,7 +197,7 @@ class Detector:
             except (OSError, RuntimeError) as exc:
                 raise DetectorError(
                     f"Cannot run {path.name} on {chosen} ({exc}); set GATEWATCH_RUNTIME to the other runtime "
-                    f"or remove {settings.models_dir} to rebuild the converted model."
+                    f"or remove {models_dir} to rebuild the converted model."
                 ) from exc
             detector = cls(engine, name, settings.detect_imgsz, settings.device, runtime=chosen, threads=threads,
                            source=str(path), conversion_s=conversion_s)

@@ -253,6 +253,22 @@ def list_segments(session: Session, camera_id: str) -> list[Segment]:
     return list(session.scalars(select(Segment).where(Segment.camera_id == camera_id).order_by(Segment.start)))
 
 
+def set_segment_status(session: Session, segment_id: int, status: str, error: str | None = None) -> None:
+    """Record where indexing of a segment stands (the one place detection writes the segment table).
+
+    ``error`` is recorded with FAILED and cleared once INDEXED; queueing or indexing keeps the last failure's
+    message until it is replaced. A segment deleted meanwhile is left alone. The caller commits.
+    """
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        return
+    segment.status = status
+    if status == SegmentStatus.FAILED:
+        segment.error = error
+    elif status == SegmentStatus.INDEXED:
+        segment.error = None
+
+
 def overlapping(session: Session, camera_id: str, start: datetime, end: datetime,
                 tolerance_s: float = OVERLAP_TOLERANCE_S) -> list[Segment]:
     """Segments of the camera that share more than ``tolerance_s`` seconds with [start, end)."""

@@ -35,8 +35,6 @@ from footage.settings import get_settings
 # Bumped whenever the cutting changes, so cached clips of an older cut are not served.
 CUT_VERSION = 1
 START_COMMENT = "gatewatch clip; first frame at "
-# Cached clips beyond this are pruned, least recently used first (GATEWATCH_CLIP_CACHE_BYTES overrides).
-CACHE_MAX_BYTES = int(os.environ.get("GATEWATCH_CLIP_CACHE_BYTES", str(10 * 1024**3)))
 
 
 @dataclass
@@ -376,7 +374,7 @@ def cached_clip(cache_dir: Path, sources: list[ClipSource], start: datetime, end
     tmp_meta = meta.with_suffix(f".{os.getpid()}.tmp")
     tmp_meta.write_text(json.dumps(_clip_to_json(clip)))
     os.replace(tmp_meta, meta)
-    prune_cache(cache_dir, CACHE_MAX_BYTES, keep=key)
+    prune_cache(cache_dir, get_settings().clip_cache_bytes, keep=key)
     return clip
 
 
