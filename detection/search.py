@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from detection.labels import LABEL_HELP, LABELS, VEHICLE_LABELS, VEHICLE_WORD, VEHICLES
 from detection.models import Event
-from footage import times
+from footage import catalogue, times
 from footage.models import Camera, Site
 
 SORTS = ("time", "-time", "score")
@@ -50,8 +50,8 @@ class BadTimeOfDay(SearchError):
     """A time-of-day range that is not ``HH:MM-HH:MM``."""
 
 
-class UnknownCamera(SearchError):
-    """A camera, site or gate named in the filters does not exist."""
+class UnknownCamera(SearchError, catalogue.UnknownCamera):
+    """A camera, site or gate named in the filters does not exist (a catalogue.UnknownCamera too)."""
 
 
 class BadFilter(SearchError):

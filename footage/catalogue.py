@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path, PurePath
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,14 +53,16 @@ class UnknownSite(CatalogueError):
 
 
 class UnknownCamera(CatalogueError):
-    pass
+    """No camera (or site, or gate) of that name, or none the asker may reach; search raises a subclass."""
 
 
 class AlreadyExists(CatalogueError):
     pass
 
 
-class ImportStatus:
+class ImportStatus(StrEnum):
+    """What became of a file handed to import; the JSON shows its text value."""
+
     IMPORTED = "imported"
     DUPLICATE = "duplicate"
     REFUSED = "refused"

@@ -28,6 +28,7 @@ import imageio_ffmpeg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from footage import spans as spans_rule
 from footage.hashing import file_sha256
 from footage.models import Camera, Segment
 from footage.settings import get_settings
@@ -112,14 +113,8 @@ def _aware(value: datetime) -> datetime:
 
 
 def merge_spans(spans: list[tuple[datetime, datetime]], gap_s: float = 1.0) -> list[tuple[datetime, datetime]]:
-    """Join spans that touch or overlap (or are within ``gap_s``), oldest first."""
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1] + timedelta(seconds=gap_s):
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+    """Join spans that touch or overlap (or are within ``gap_s``), oldest first (see footage.spans)."""
+    return spans_rule.merge_spans(spans, timedelta(seconds=gap_s))
 
 
 def describe_spans(spans: list[tuple[datetime, datetime]], tz: str = "UTC", limit: int = 10) -> str:

@@ -63,11 +63,6 @@ def relative_to_home(path: Path) -> str:
     return path.resolve().relative_to(get_settings().resolved_home).as_posix()
 
 
-def resolve_stored(relative: str) -> Path:
-    """The absolute path of a file the catalogue recorded relative to GATEWATCH_HOME."""
-    return get_settings().resolved_home / relative
-
-
 def address(sha256: str, ext: str) -> Path:
     """Where content with this hash lives in the store."""
     return store_dir() / sha256[:2] / f"{sha256}{ext.lower()}"
