@@ -10,7 +10,6 @@ that uploads queue reach the workers soon. The local worker pool needs no sendin
 from __future__ import annotations
 
 import logging
-import threading
 
 from celery.signals import worker_ready, worker_shutdown
 
@@ -18,6 +17,7 @@ from detection.jobs.queue import jobs_to_dispatch, requeue_expired
 from detection.jobs.tasks import dispatch
 from detection.settings import JobTimings
 from footage.db import session_scope
+from footage.periodic import Every
 
 log = logging.getLogger(__name__)
 
@@ -39,32 +39,12 @@ def requeue_step(*, redispatch_after_s: float | None = None) -> dict[str, int]:
     return {"requeued": len(requeued), "sent": sent}
 
 
-class RequeueLoop:
-    """Runs :func:`requeue_step` on a thread every ``interval_s``, logging (not raising) its failures."""
+class RequeueLoop(Every):
+    """Runs :func:`requeue_step` on a thread every ``interval_s`` (default GATEWATCH_JOB_REQUEUE_INTERVAL_S)."""
 
     def __init__(self, interval_s: float | None = None) -> None:
-        self.interval_s = JobTimings.from_settings().requeue_interval_s if interval_s is None else interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gatewatch-requeue", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def run_once(self) -> None:
-        """One step now, on the caller's thread."""
-        try:
-            requeue_step()
-        except Exception:
-            log.exception("requeue step failed; trying again in %.0f s", self.interval_s)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.run_once()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        interval = JobTimings.from_settings().requeue_interval_s if interval_s is None else interval_s
+        super().__init__("gatewatch-requeue", interval, requeue_step)
 
 
 _worker_loop: list[RequeueLoop] = []
