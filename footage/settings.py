@@ -93,7 +93,10 @@ def env_variables(settings_class: type[BaseSettings]) -> list[EnvVariable]:
     for name, info in settings_class.model_fields.items():
         if not info.description:
             raise ValueError(f"{settings_class.__name__}.{name} has no description; every setting needs one")
-        default = "(derived)" if info.default_factory is not None else ("" if info.default is None else
-                                                                         str(info.default))
+        if info.default_factory is not None:
+            # An empty collection reads as unset; anything else is computed on the host (e.g. its cores).
+            default = "" if info.default_factory in (list, dict, set, tuple) else "(derived)"
+        else:
+            default = "" if info.default is None else str(info.default)
         found.append(EnvVariable(f"{prefix}{name}".upper(), default, info.description))
     return found
