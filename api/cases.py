@@ -266,9 +266,12 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
     for item in case.items:
         camera = session.get(Camera, item.camera_id)
         zone = ZoneInfo(camera.timezone if camera else "UTC")
+        # What was seen, so the item says it on any page: the event's own label and colour while it exists.
+        event = session.get(Event, item.event_id) if item.event_id is not None else None
         items.append({
             "id": item.id, "event_id": item.event_id, "camera": item.camera_id,
             "start": item.start.astimezone(zone).isoformat(), "end": item.end.astimezone(zone).isoformat(),
+            "label": event.label if event else None, "colour": event.colour if event else None,
         })
     scope = None if case.scope_sites is None else sorted(
         site.name for site in (session.get(Site, site_id) for site_id in case.scope_sites) if site is not None)

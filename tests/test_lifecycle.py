@@ -20,6 +20,7 @@ from api import lifecycle
 from api.auth import Principal
 from api.cases import RangeRequest, create_case, export_case
 from api.models import AuditEntry, Role
+from api.storage_status import storage_status
 from detection.models import Event, Job, JobStatus
 from footage.db import session_factory
 from footage.models import Segment
@@ -117,7 +118,7 @@ def test_shared_store_file_survives_until_both_segments_go(db: Session, footage_
 def test_status_matches_disk(db: Session, footage_dir: Path, tmp_path: Path, gw_home: Path) -> None:
     seg_a, seg_b = _two_cameras(db, footage_dir, tmp_path)
     lifecycle.update_camera(db, "north-gate", actor="test", retain_days=30)
-    data = lifecycle.storage_status(db)
+    data = storage_status(db)
     rows = {row["camera"]: row for row in data["cameras"]}
     on_disk = sum(p.stat().st_size for p in store_files(gw_home))
     assert data["data"]["store_bytes"] == on_disk == rows["north-gate"]["bytes"] + rows["east-gate"]["bytes"]
@@ -126,7 +127,7 @@ def test_status_matches_disk(db: Session, footage_dir: Path, tmp_path: Path, gw_
     assert data["backlog"]["eta_s"] is None and data["backlog"]["hours"] > 0
     # A manager of one site sees only that site's cameras.
     [site_id] = {c.site_id for c in [db.get(Segment, seg_a).camera]}  # type: ignore[union-attr]
-    mine = lifecycle.storage_status(db, frozenset({site_id}))
+    mine = storage_status(db, frozenset({site_id}))
     assert [row["camera"] for row in mine["cameras"]] == ["north-gate"]
     assert seg_b
 
@@ -162,7 +163,7 @@ def test_purge_killed_mid_run_is_finished_by_the_next(db: Session, footage_dir: 
     assert _orphans(db, gw_home)
     lifecycle.run_purge(db, actor="test")
     assert _orphans(db, gw_home) == []
-    assert json.loads(json.dumps(lifecycle.storage_status(db)))["data"]["store_bytes"] == 0
+    assert json.loads(json.dumps(storage_status(db)))["data"]["store_bytes"] == 0
 
 
 def test_api_status_edit_and_delete(client, footage_dir: Path, tmp_path: Path,  # type: ignore[no-untyped-def]

@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
             with database() as session:
                 camera = lifecycle.update_camera(session, camera_id, actor=cli_user(), remote_addr=LOCAL,
                                                  gate=gate, timezone=timezone, zones=zones, **kwargs)
-                data = {**camera_to_dict(camera), "retain_days": camera.retain_days}
+                data = camera_to_dict(camera)
         except (CatalogueError, lifecycle.LifecycleError) as exc:
             fail(str(exc))
         if json_out:

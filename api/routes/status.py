@@ -10,7 +10,9 @@ from api import lifecycle
 from api.auth import Principal
 from api.cases import CaseForbidden, CaseNotFound, case_dict, get_case
 from api.deps import DbSession, client_addr, require_role
+from api.schemas.footage import CameraOut
 from api.schemas.lifecycle import CameraPatch, CaseClose, SitePatch, StatusOut
+from api.storage_status import storage_status
 from footage.catalogue import CatalogueError, UnknownCamera, UnknownSite, camera_to_dict
 from footage.retention import SegmentHeld
 
@@ -31,7 +33,7 @@ def _refused(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
 
-@router.patch("/cameras/{camera_id}")
+@router.patch("/cameras/{camera_id}", response_model=CameraOut)
 def patch_camera(camera_id: str, body: CameraPatch, request: Request, session: DbSession,
                  principal: Admin) -> dict[str, Any]:
     """Change a camera's retention, gate, time zone or zones (only the fields sent)."""
@@ -41,7 +43,7 @@ def patch_camera(camera_id: str, body: CameraPatch, request: Request, session: D
                                          remote_addr=client_addr(request), **changes)
     except (CatalogueError, lifecycle.LifecycleError) as exc:
         raise _refused(exc) from exc
-    return {**camera_to_dict(camera), "retain_days": camera.retain_days}
+    return camera_to_dict(camera)
 
 
 @router.patch("/sites/{site_id}")
@@ -82,4 +84,4 @@ def close_case(case_id: int, body: CaseClose, request: Request, session: DbSessi
 @router.get("/status", response_model=StatusOut)
 def get_status(session: DbSession, principal: Viewer) -> dict[str, Any]:
     """Footage per camera, the indexing backlog, the data folder and warnings; a manager sees their sites."""
-    return lifecycle.storage_status(session, principal.site_ids)
+    return storage_status(session, principal.site_ids)

@@ -40,6 +40,8 @@ class CaseItemOut(BaseModel):
     camera: str
     start: str = Field(description="ISO 8601 with the camera's offset.")
     end: str = Field(description="ISO 8601 with the camera's offset.")
+    label: str | None = Field(None, description="What was seen (the event's label); null for a time range.")
+    colour: str | None = Field(None, description="The vehicle's colour word, when the event has one.")
 
 
 class CaseOut(BaseModel):
