@@ -95,7 +95,9 @@ def register(app: typer.Typer) -> None:
         for row in rows:
             zones = f", zones: {', '.join(row['zones'])}" if row["zones"] else ""
             offset = f", clock {row['clock_offset_s']:+g} s" if row["clock_offset_s"] else ""
-            typer.echo(f"{row['id']}: {row['site']}, {row['gate']} ({row['timezone']}{offset}{zones})")
+            days = row["effective_retain_days"]
+            kept = f"kept {days} d" + ("" if row["retain_days"] else " (site default)") if days else "kept for ever"
+            typer.echo(f"{row['id']}: {row['site']}, {row['gate']} ({row['timezone']}{offset}{zones}); {kept}")
         if not rows:
             console.print("no cameras yet; add one with 'gatewatch cameras add ID --site NAME --gate GATE'")
 
@@ -134,4 +136,6 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(data)
         else:
-            console.print(f"updated camera {camera_id!r}", highlight=False)
+            days = data["effective_retain_days"]
+            console.print(f"updated camera {camera_id!r}: footage kept {f'{days} days' if days else 'for ever'}"
+                          + ("" if data["retain_days"] or not days else " (the site's default)"), highlight=False)
