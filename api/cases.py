@@ -247,6 +247,9 @@ def find_case(session: Session, principal: Principal, name: str) -> Case | None:
 
 def add_items(session: Session, principal: Principal, case: Case, event_ids: list[int] | None = None,
               ranges: list[RangeRequest] | None = None) -> Case:
+    if case.status == "closed":
+        # A closed case holds no footage against retention: evidence added to it could be purged unnoticed.
+        raise CaseError(f"case {case.name!r} is closed ({case.close_reason}); open a new case for more evidence")
     case.items.extend(_new_items(session, principal, case, event_ids or [], ranges or []))
     session.flush()
     return case
@@ -278,6 +281,8 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
     return {
         "id": case.id, "name": case.name, "reference": case.reference, "created_by": case.created_by,
         "created_at": case.created_at.isoformat(), "scope": scope, "items": items,
+        "status": case.status, "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "close_reason": case.close_reason,
     }
 
 

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import audit
+from api.cases import MAX_ROLL_S
 from api.models import Case, CaseItem
 from footage.catalogue import CatalogueError, UnknownCamera, UnknownSite, validate_zones, zone_of
 from footage.models import Camera, Segment, Site
@@ -32,12 +33,18 @@ class LifecycleError(ValueError):
 
 
 def held_ranges(session: Session) -> list[HeldRange]:
-    """Every camera time range an open case holds."""
+    """Every camera time range an open case holds.
+
+    An event's clip is exported with up to MAX_ROLL_S of pre- and post-roll, which may lie in the neighbouring
+    segments; those are held too, so the case exports as fully after a purge as before it.
+    """
+    roll = timedelta(seconds=MAX_ROLL_S)
     rows = session.execute(
-        select(CaseItem.camera_id, CaseItem.start, CaseItem.end, Case.name)
+        select(CaseItem.camera_id, CaseItem.start, CaseItem.end, CaseItem.event_id, Case.name)
         .join(Case, Case.id == CaseItem.case_id).where(Case.status == OPEN)
     ).all()
-    return [HeldRange(r.camera_id, r.start, r.end, r.name) for r in rows]
+    return [HeldRange(r.camera_id, r.start - roll, r.end + roll, r.name) if r.event_id is not None
+            else HeldRange(r.camera_id, r.start, r.end, r.name) for r in rows]
 
 
 def run_purge(session: Session, *, actor: str, dry_run: bool = False, remote_addr: str | None = None,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api import lifecycle
 from api.auth import Principal
-from api.cases import RangeRequest, create_case, export_case
+from api.cases import CaseError, RangeRequest, add_items, create_case, export_case
 from api.models import AuditEntry, Role
 from api.storage_status import storage_status
 from detection.models import Event, Job, JobStatus
@@ -337,3 +337,49 @@ def test_upload_without_a_start_is_told_to_use_the_page(client, footage_dir: Pat
     assert refused.status_code == 422
     error = refused.json()["detail"]["error"]
     assert "no start time" in error and "Start time box" in error and "gatewatch import" not in error
+
+
+def test_an_event_holds_the_footage_its_pre_roll_needs_and_a_closed_case_takes_no_more(
+        db: Session, footage_dir: Path, tmp_path: Path, gw_home: Path) -> None:
+    make_site_camera(db, "north-gate", site="Maple Court")
+    # Two files back to back: the event is 1 s into the second, so a 10 s pre-roll lies in the first.
+    first = import_clip(db, footage_dir, tmp_path / "a", "north-gate", clip="street_topdown_traffic.mp4",
+                        nvr_name="ch01_20241107052000.mp4")
+    second = import_clip(db, footage_dir, tmp_path / "b", "north-gate", nvr_name="ch01_20241107052021.mp4")
+    db.commit()
+    later = db.get(Segment, second.segment_id)
+    assert later is not None and first.segment_id
+    event = Event(camera_id="north-gate", segment_id=later.id, label="car", start=later.start + timedelta(seconds=1),
+                  end=later.start + timedelta(seconds=3), score=0.9)
+    db.add(event)
+    db.commit()
+    case = create_case(db, ADMIN, "Stolen van", event_ids=[event.id])
+    db.commit()
+    lifecycle.update_site(db, "Maple Court", 30, actor="test")
+    report = lifecycle.run_purge(db, actor="test", now=NOW)
+    assert report.segments == 0 and sorted(h["segment"] for h in report.holds) == [first.segment_id, later.id]
+    result = export_case(db, case, tmp_path / "van.zip", exported_by="test", pre_s=10)
+    assert result.missing == [] and result.clips == 1
+    [clip] = result.manifest["clips"]
+    assert datetime.fromisoformat(clip["start"]) < later.start, "the pre-roll comes from the first file"
+
+    lifecycle.close_case(db, case, "recovered", actor="test")
+    with pytest.raises(CaseError, match="closed"):
+        add_items(db, ADMIN, case, event_ids=[event.id])
+    assert lifecycle.run_purge(db, actor="test", now=NOW).segments == 2
+
+
+def test_backlog_longer_than_a_night_warns(db: Session, footage_dir: Path, tmp_path: Path, gw_home: Path) -> None:
+    seg_a, seg_b = _two_cameras(db, footage_dir, tmp_path)
+    done = db.get(Segment, seg_a)
+    assert done is not None
+    # A slow machine: 20 s of footage took two days to index, so the 139 s still waiting take a fortnight.
+    db.add(Job(segment_id=seg_a, status=JobStatus.DONE, started_at=NOW, finished_at=NOW + timedelta(days=2)))
+    done.status = "indexed"
+    db.commit()
+    data = storage_status(db)
+    waiting = db.get(Segment, seg_b)
+    assert waiting is not None
+    assert data["backlog"]["hours"] == round(waiting.duration_s / 3600, 4)
+    assert data["backlog"]["eta_s"] == pytest.approx(waiting.duration_s / (done.duration_s / (2 * 86400)))
+    assert any("longer than a night" in w for w in data["warnings"])

@@ -78,7 +78,7 @@ def close_case(case_id: int, body: CaseClose, request: Request, session: DbSessi
                                     actor=principal.name, remote_addr=client_addr(request))
     except (CaseNotFound, CaseForbidden, lifecycle.LifecycleError) as exc:
         raise _refused(exc) from exc
-    return {**case_dict(session, case), "status": case.status, "close_reason": case.close_reason}
+    return case_dict(session, case)
 
 
 @router.get("/status", response_model=StatusOut)

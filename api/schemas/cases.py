@@ -53,6 +53,9 @@ class CaseOut(BaseModel):
     scope: list[str] | None = Field(
         None, description="The sites the case may hold footage of (its opener's); null: every site.")
     items: list[CaseItemOut]
+    status: str = Field("open", description="'open' (its footage is held against retention) or 'closed'.")
+    closed_at: str | None = None
+    close_reason: str | None = None
 
 
 class ExportOptions(BaseModel):

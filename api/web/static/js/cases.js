@@ -24,7 +24,8 @@ export class CasePanel {
     const select = this.$("case-select");
     select.replaceChildren(
       el("option", { value: "" }, "New case…"),
-      ...cases.map((c) => el("option", { value: String(c.id) }, c.reference ? `${c.name} (${c.reference})` : c.name)),
+      ...cases.map((c) => el("option", { value: String(c.id) },
+        `${c.reference ? `${c.name} (${c.reference})` : c.name}${c.status === "closed" ? " · closed" : ""}`)),
     );
     if (selectId != null) select.value = String(selectId);
     await this.show(select.value);
