@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api import audit
 from api.cases import MAX_ROLL_S
-from api.models import Case, CaseItem
+from api.models import AuditEntry, Case, CaseItem
 from footage.catalogue import CatalogueError, UnknownCamera, UnknownSite, validate_zones, zone_of
 from footage.models import Camera, Segment, Site
 from footage.retention import (
@@ -56,6 +56,18 @@ def run_purge(session: Session, *, actor: str, dry_run: bool = False, remote_add
                          detail=report.audit_detail(), remote_addr=remote_addr)
 
     return purge(session, now or datetime.now(UTC), held_ranges(session), dry_run=dry_run, before_commit=add_audit)
+
+
+def last_purge(session: Session) -> datetime | None:
+    """When the last purge ran (its audit entry), or None."""
+    return session.scalar(select(AuditEntry.at).where(AuditEntry.action == "footage_purge")
+                          .order_by(AuditEntry.id.desc()).limit(1))
+
+
+def purge_due(session: Session, interval_s: float, now: datetime | None = None) -> bool:
+    """True when no purge ran in the last ``interval_s`` seconds (or none ever did)."""
+    last = last_purge(session)
+    return last is None or (now or datetime.now(UTC)) - last >= timedelta(seconds=interval_s)
 
 
 def delete_segment(session: Session, segment_id: int, reason: str, *, actor: str,

@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.lifecycle import held_ranges
-from api.models import AuditEntry
+from api.lifecycle import held_ranges, last_purge
 from detection.models import Job, JobStatus
 from footage import uploads
 from footage.models import Camera, Segment, SegmentStatus
@@ -71,11 +70,6 @@ def _clip_cache_bytes(shas: set[str] | None) -> int:
         except (OSError, ValueError, AttributeError):
             continue
     return total
-
-
-def _last_purge(session: Session) -> datetime | None:
-    return session.scalar(select(AuditEntry.at).where(AuditEntry.action == "footage_purge")
-                          .order_by(AuditEntry.id.desc()).limit(1))
 
 
 def storage_status(session: Session, site_ids: frozenset[int] | None = None,
@@ -155,7 +149,7 @@ def storage_status(session: Session, site_ids: frozenset[int] | None = None,
     if eta is not None and eta > BACKLOG_WARN_H * 3600:
         warnings.append(f"indexing will take {eta / 3600:.1f} h at the measured speed, longer than a night")
     going_all = [s for s in plan.expired if s.camera_id in visible]
-    last = _last_purge(session)
+    last = last_purge(session)
     return {
         "scope": "machine" if admin else "sites",
         "sites": list(sites.values()),

@@ -383,3 +383,14 @@ def test_backlog_longer_than_a_night_warns(db: Session, footage_dir: Path, tmp_p
     assert data["backlog"]["hours"] == round(waiting.duration_s / 3600, 4)
     assert data["backlog"]["eta_s"] == pytest.approx(waiting.duration_s / (done.duration_s / (2 * 86400)))
     assert any("longer than a night" in w for w in data["warnings"])
+
+
+def test_the_daily_purge_counts_from_the_last_purge(db: Session, gw_home: Path) -> None:
+    # The service checks hourly and purges when the audit trail's last purge is a day old, so restarts do not
+    # postpone it for ever.
+    assert lifecycle.purge_due(db, 86400)
+    lifecycle.run_purge(db, actor="service")
+    last = lifecycle.last_purge(db)
+    assert last is not None and not lifecycle.purge_due(db, 86400)
+    assert lifecycle.purge_due(db, 86400, now=last + timedelta(hours=24))
+    assert storage_status(db)["next_purge"]["due_by"] == (last + timedelta(hours=24)).astimezone(UTC).isoformat()
