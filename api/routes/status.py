@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 from api import lifecycle
 from api.auth import Principal
@@ -21,6 +21,8 @@ router = APIRouter(tags=["footage lifecycle"])
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 Investigator = Annotated[Principal, Depends(require_role("admin", "officer"))]
 Viewer = Annotated[Principal, Depends(require_role("admin", "manager"))]
+# Row ids beyond what the databases store are a 422, not an overflow inside the driver.
+Id = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def _refused(exc: Exception) -> HTTPException:
@@ -47,7 +49,7 @@ def patch_camera(camera_id: str, body: CameraPatch, request: Request, session: D
 
 
 @router.patch("/sites/{site_id}")
-def patch_site(site_id: int, body: SitePatch, request: Request, session: DbSession,
+def patch_site(site_id: Id, body: SitePatch, request: Request, session: DbSession,
                principal: Admin) -> dict[str, Any]:
     """Set a site's default retention (null: keep)."""
     try:
@@ -59,7 +61,7 @@ def patch_site(site_id: int, body: SitePatch, request: Request, session: DbSessi
 
 
 @router.delete("/segments/{segment_id}")
-def delete_segment(segment_id: int, request: Request, session: DbSession, principal: Admin,
+def delete_segment(segment_id: Id, request: Request, session: DbSession, principal: Admin,
                    reason: Annotated[str, Query(min_length=1, max_length=2000)]) -> dict[str, Any]:
     """Delete one segment (a wrong upload) with its events; refused (409) while an open case holds it."""
     try:
@@ -70,7 +72,7 @@ def delete_segment(segment_id: int, request: Request, session: DbSession, princi
 
 
 @router.post("/cases/{case_id}/close")
-def close_case(case_id: int, body: CaseClose, request: Request, session: DbSession,
+def close_case(case_id: Id, body: CaseClose, request: Request, session: DbSession,
                principal: Investigator) -> dict[str, Any]:
     """Close a case, releasing its hold on footage."""
     try:
