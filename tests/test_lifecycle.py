@@ -394,3 +394,36 @@ def test_the_daily_purge_counts_from_the_last_purge(db: Session, gw_home: Path) 
     assert last is not None and not lifecycle.purge_due(db, 86400)
     assert lifecycle.purge_due(db, 86400, now=last + timedelta(hours=24))
     assert storage_status(db)["next_purge"]["due_by"] == (last + timedelta(hours=24)).astimezone(UTC).isoformat()
+
+
+@pytest.mark.slow
+def test_purge_killed_as_soon_as_it_journals_leaves_nothing_dangling(db: Session, footage_dir: Path,
+                                                                     tmp_path: Path, gw_home: Path) -> None:
+    """SIGKILL the real `gatewatch purge` the moment its journal appears (before or just after its commit): every
+    segment left still has its file, and the next purge finishes the work with no orphan files."""
+    make_site_camera(db, "north-gate", site="Maple Court")
+    make_site_camera(db, "east-gate", site="Oak Rise")
+    lifecycle.update_site(db, "Maple Court", 30, actor="test")
+    lifecycle.update_site(db, "Oak Rise", 30, actor="test")
+    journal = gw_home / "store" / ".purge-pending.json"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    caught = 0
+    for attempt in range(3):
+        import_clip(db, footage_dir, tmp_path / f"a{attempt}", "north-gate")
+        import_clip(db, footage_dir, tmp_path / f"b{attempt}", "east-gate", clip="people_one_by_one.mp4")
+        db.commit()
+        proc = subprocess.Popen([sys.executable, "-c", "from api.cli.main import app; app(['purge'])"], env=env)
+        try:
+            while proc.poll() is None and not journal.exists():
+                time.sleep(0.001)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                caught += 1
+        finally:
+            proc.wait(timeout=30)
+        db.expire_all()
+        for segment in db.scalars(select(Segment)):
+            assert (gw_home / segment.path).exists(), f"segment {segment.id} lost its file"
+        lifecycle.run_purge(db, actor="test")
+        assert _segment_ids(db) == set() and _orphans(db, gw_home) == [] and not journal.exists()
+    assert caught, "the purge always finished before it could be killed"

@@ -125,7 +125,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Change a camera's retention, gate, time zone or zones."""
         try:
-            zones = dict(parse_zone(spec) for spec in zone) if zone else None
+            pairs = [parse_zone(spec) for spec in zone]
+            if len({name for name, _ in pairs}) < len(pairs):
+                raise CatalogueError("a zone is given twice; give each zone a different name")
+            zones = dict(pairs) if zone else None
             kwargs = {} if retain_days is None else {"retain_days": retain_days or None}
             with database() as session:
                 camera = lifecycle.update_camera(session, camera_id, actor=cli_user(), remote_addr=LOCAL,
