@@ -146,6 +146,10 @@ def storage_status(session: Session, site_ids: frozenset[int] | None = None,
         warnings.append(f"under 10 % of the disk is free ({usage.free} of {usage.total} bytes); purge or add space"
                         if admin else "the server's disk is almost full: uploads may soon be refused; "
                         "tell your administrator")
+    if room == 0:
+        warnings.append("no room is left for uploads: the free space is all kept in reserve; imports and uploads "
+                        + ("are refused until space is freed (purge, or GATEWATCH_DISK_RESERVE_BYTES)" if admin
+                           else "are refused; tell your administrator"))
     if eta is not None and eta > BACKLOG_WARN_H * 3600:
         warnings.append(f"indexing will take {eta / 3600:.1f} h at the measured speed, longer than a night")
     going_all = [s for s in plan.expired if s.camera_id in visible]

@@ -427,3 +427,13 @@ def test_purge_killed_as_soon_as_it_journals_leaves_nothing_dangling(db: Session
         lifecycle.run_purge(db, actor="test")
         assert _segment_ids(db) == set() and _orphans(db, gw_home) == [] and not journal.exists()
     assert caught, "the purge always finished before it could be killed"
+
+
+def test_status_warns_when_no_room_is_left_for_uploads(db: Session, gw_home: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    assert storage_status(db)["data"]["room_bytes"] > 0
+    monkeypatch.setenv("GATEWATCH_DISK_RESERVE_BYTES", str(10**18))  # a reserve larger than any disk
+    get_settings.cache_clear()
+    data = storage_status(db, frozenset())
+    assert data["data"]["room_bytes"] == 0 and data["cameras"] == []
+    assert any("no room is left for uploads" in w and "administrator" in w for w in data["warnings"])
