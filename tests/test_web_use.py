@@ -490,7 +490,10 @@ def test_manager_sees_storage_retention_next_purge_and_holds(  # type: ignore[no
         assert f"{len(south)} file" in due and _human(rows["cam-south"]["bytes"]) in due and "7 Nov 2024" in due
         assert _fact(page, "cam-north", "purge") == "nothing"
         held = _fact(page, "cam-north", "held")
-        assert "1 file" in held and _human(rows["cam-north"]["held_bytes"]) in held and "1 open case" in held
+        # Other tests' cases may hold the same footage: the page says as many as the API counts.
+        cases = rows["cam-north"]["held_cases"]
+        assert cases >= 1 and f"for {cases} open case" in held
+        assert "1 file" in held and _human(rows["cam-north"]["held_bytes"]) in held
         assert "Held gate footage" not in held, "a manager is not told which investigation holds footage"
         text = page.inner_text("#storage")
         assert "Your footage uses" in text and "The disk has" not in text
