@@ -125,7 +125,12 @@ def zone_of(timezone: str) -> ZoneInfo:
 
 def local_iso(moment: datetime | None, timezone: str) -> str | None:
     """ISO 8601 in the camera's zone (see :func:`footage.times.local_iso`); None stays None."""
-    return None if moment is None else times.local_iso(moment, zone_of(timezone).key)
+    if moment is None:
+        return None
+    try:
+        return times.local_iso(moment, timezone)
+    except times.UnknownZone as exc:
+        raise CatalogueError(str(exc)) from exc
 
 
 def parse_time(text: str | datetime, timezone: str, what: str = "start") -> datetime:
