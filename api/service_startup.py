@@ -17,48 +17,18 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable
 from typing import IO
 
 from fastapi import FastAPI
 
 from api.settings import get_api_settings
+from footage.periodic import Every
 from footage.settings import get_settings
 from footage.upload_expiry import UploadJanitor
 
 log = logging.getLogger(__name__)
 LOCK_FILE = "service.lock"
 TAKEOVER_S = 5.0
-
-
-class _Every:
-    """Runs ``step`` every ``interval_s`` on a thread, logging (not raising) its failures; once more on stop."""
-
-    def __init__(self, name: str, interval_s: float, step: Callable[[], object], final: bool = False) -> None:
-        self.interval_s = interval_s
-        self._step = step
-        self._final = final
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _once(self) -> None:
-        try:
-            self._step()
-        except Exception:
-            log.exception("%s failed; retrying in %.0f s", self._thread.name, self.interval_s)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self._once()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        if self._final:
-            self._once()
 
 
 class _DailyPurge:
@@ -113,12 +83,6 @@ def sign_checkpoint() -> None:
         sign_head(session, key)
 
 
-def _requeue() -> None:
-    from detection.tasks import requeue_step
-
-    requeue_step()
-
-
 def _try_lock() -> IO[str] | None:
     """The service lock's open file if this process got it (kept open: the lock lasts as long as the process)."""
     home = get_settings().resolved_home
@@ -137,9 +101,11 @@ def _try_lock() -> IO[str] | None:
 
 
 def _start_loops(app: FastAPI, lock: IO[str]) -> None:
-    settings = get_settings()
+    from detection.settings import get_detection_settings
+
+    settings = get_detection_settings()
     app.state.service_lock = lock
-    app.state.checkpointer = _Every("gatewatch-checkpoint", get_api_settings().audit_checkpoint_s,
+    app.state.checkpointer = Every("gatewatch-checkpoint", get_api_settings().audit_checkpoint_s,
                                     sign_checkpoint, final=True)
     app.state.checkpointer.start()
     app.state.upload_janitor = UploadJanitor()  # abandoned uploads: removed now, then every 10 minutes
@@ -147,10 +113,12 @@ def _start_loops(app: FastAPI, lock: IO[str]) -> None:
     app.state.purge = _DailyPurge()
     app.state.purge.start()
     if settings.broker_url:
-        app.state.dispatcher = _Every("gatewatch-dispatch", 5.0, _requeue)
+        from detection.jobs.requeue import SERVICE_INTERVAL_S, RequeueLoop
+
+        app.state.dispatcher = RequeueLoop(SERVICE_INTERVAL_S)
         app.state.dispatcher.start()
     elif settings.local_workers > 0:
-        from detection.worker_pool import WorkerPool
+        from detection.jobs.worker_pool import WorkerPool
 
         app.state.worker_pool = WorkerPool(settings.local_workers)
         app.state.worker_pool.start_background()
@@ -170,7 +138,7 @@ def start_background(app: FastAPI) -> None:
         if app.state.service_lock is None and (got := _try_lock()) is not None:
             _start_loops(app, got)
 
-    app.state.takeover = _Every("gatewatch-takeover", TAKEOVER_S, take_over)
+    app.state.takeover = Every("gatewatch-takeover", TAKEOVER_S, take_over)
     app.state.takeover.start()
 
 

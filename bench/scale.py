@@ -68,7 +68,7 @@ def run(workers: int, segment_ids: list[int]) -> dict[str, float]:
     """Queue every segment again and index them with ``workers`` processes; figures of the run."""
     from detection.indexing import summarize
     from detection.jobs import queue_segments
-    from detection.worker_pool import WorkerPool
+    from detection.jobs.worker_pool import WorkerPool
     from footage.db import session_scope
 
     with session_scope() as session:
@@ -113,6 +113,7 @@ def main() -> None:
         os.environ.pop("GATEWATCH_DATABASE_URL", None)
         os.environ.pop("GATEWATCH_BROKER_URL", None)
         from api.database import migrate
+        from detection.settings import get_detection_settings
         from footage.db import reset_engines
         from footage.settings import get_settings
 
@@ -132,7 +133,7 @@ def main() -> None:
             "copies": args.copies,
             "cpu_count": os.cpu_count(),
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "threads_total": get_settings().torch_threads,
+            "threads_total": get_detection_settings().torch_threads,
             "runs": runs,
             "ratio_2_over_1": round(by_workers[2]["throughput_x"] / by_workers[1]["throughput_x"], 2)
             if 1 in by_workers and 2 in by_workers else None,

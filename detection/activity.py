@@ -18,9 +18,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from detection.decode import PacketTrace, Span, _grey_small, _open, iter_frames, rotate
+from detection.decode import PacketTrace, Span, grey_small, iter_frames, open_video, rotate
 from detection.motion import MotionDetector, MotionSettings
 from detection.zones import Polygon
+from footage import spans as spans_rule
 
 
 @dataclass(frozen=True)
@@ -66,15 +67,9 @@ class Activity:
 
 
 def merge_spans(spans: list[Span], gap_s: float = 0.0) -> list[Span]:
-    """Sort spans and join those that overlap or lie within ``gap_s`` of each other."""
-    merged: list[Span] = []
-    for span in sorted(spans, key=lambda s: (s.start_s, s.end_s)):
-        if merged and span.start_s <= merged[-1].end_s + gap_s:
-            last = merged[-1]
-            merged[-1] = Span(last.start_s, max(last.end_s, span.end_s))
-        else:
-            merged.append(span)
-    return merged
+    """Sort spans and join those that overlap or lie within ``gap_s`` of each other (see footage.spans)."""
+    pairs = spans_rule.merge_spans(((span.start_s, span.end_s) for span in spans), gap_s)
+    return [Span(start, end) for start, end in pairs]
 
 
 def pad_spans(spans: list[Span], before_s: float, after_s: float, duration_s: float) -> list[Span]:
@@ -154,7 +149,7 @@ def keyframe_candidates(
     previous_t: float | None = None
     decoded = 0
     time_base = None
-    with _open(path) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
         time_base = float(stream.time_base)
@@ -164,7 +159,7 @@ def keyframe_candidates(
                     continue
                 t = frame.pts * time_base - trace.origin_s
                 decoded += 1
-                grey = rotate(_grey_small(frame, settings.motion.width), rotation)
+                grey = rotate(grey_small(frame, settings.motion.width), rotation)
                 if detector.moving(grey) and previous_t is not None:
                     spans.append(Span(previous_t, t))
                 previous_t = t

@@ -44,7 +44,8 @@ class PacketTrace:
     """Decoder name, e.g. h264, mpeg4, rawvideo."""
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def open_video(path: Path) -> av.container.InputContainer:
+    """The file opened for demuxing; DecodeError (saying what is wrong) when it is not a video."""
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
@@ -96,7 +97,7 @@ def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
     return image if code is None else cv2.rotate(image, code)
 
 
-def _grey_small(frame: av.VideoFrame, width: int) -> np.ndarray:
+def grey_small(frame: av.VideoFrame, width: int) -> np.ndarray:
     """A small grey picture from the luma plane: cheaper than a full colour conversion."""
     if frame.format.name in {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray"}:
         plane = frame.planes[0]
@@ -105,6 +106,11 @@ def _grey_small(frame: av.VideoFrame, width: int) -> np.ndarray:
         luma = frame.to_ndarray(format="gray")
     height = max(1, round(luma.shape[0] * width / luma.shape[1]))
     return cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
+
+
+# The old private names, kept while other branches' callers still use them (remove once merged).
+_open = open_video
+_grey_small = grey_small
 
 
 @dataclass(frozen=True)

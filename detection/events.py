@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from detection.colour import dominant_colour
-from detection.detector import COCO_LABELS, VEHICLE_LABELS
+from detection.labels import COCO_LABELS, MOTOR_VEHICLES, VEHICLE_LABELS
 from detection.records import EventRecord
 from detection.tracking import TRACK_MEMORY_S, Observation, Track
 from detection.zones import Polygon, ground_point, zones_at
@@ -37,7 +37,7 @@ TRACK_SAMPLES = 60
 
 
 def _group(label: str) -> str:
-    return "vehicle" if label in VEHICLE_LABELS and label != "bicycle" else label
+    return "vehicle" if label in MOTOR_VEHICLES else label
 
 
 def _label(observations: list[Observation]) -> str:
@@ -207,8 +207,3 @@ def tracks_to_events(tracks: list[Track], zones: dict[str, Polygon]) -> list[Eve
     events = [track_to_event(track, zones) for track in join_tracks([t for t in tracks if t.observations])]
     kept = [event for event in events if event is not None]
     return sorted(kept, key=lambda e: (e.start_s, e.end_s, e.label, e.score))
-
-
-def is_moving_vehicle(event: EventRecord) -> bool:
-    """A vehicle that moved during the segment (what the benchmark's recall counts)."""
-    return event.label in VEHICLE_LABELS and not event.stationary

@@ -163,7 +163,7 @@ def run_job(claimed: ClaimedJob, worker: str, *, detector: object | None = None,
 
     ``index`` is the pipeline entry point (default ``detection.pipeline.index_segment``).
     """
-    timings = timings or JobTimings()
+    timings = timings or JobTimings.from_settings()
     if index is None:
         from detection.pipeline import index_segment
 

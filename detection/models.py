@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
@@ -45,7 +46,9 @@ class EventThumbnail(Base):
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class JobStatus:
+class JobStatus(StrEnum):
+    """Where an indexing job stands; stored as its text value."""
+
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"

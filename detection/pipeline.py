@@ -31,9 +31,9 @@ MAX_FOLLOW_S = 120.0
 
 
 def _detect_fps() -> float:
-    from footage.settings import get_settings
+    from detection.settings import get_detection_settings
 
-    return max(0.5, float(get_settings().detect_fps))
+    return max(0.5, float(get_detection_settings().detect_fps))
 
 
 def _run_detection(

@@ -13,7 +13,6 @@ ultralytics (``YOLO(folder)``); gatewatch runs it directly, which measured faste
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -24,6 +23,8 @@ from typing import Any, Protocol
 
 import cv2
 import numpy as np
+
+from footage.hashing import file_sha256
 
 RUNTIMES = ("openvino", "onnxruntime")
 STRIDE = 32
@@ -60,14 +61,6 @@ class ConversionReport:
     """True when a valid cached IR was found and nothing was converted."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_dir(models_root: Path, weights_sha256: str) -> Path:
     """Where the IR for weights with this SHA-256 lives."""
     # ultralytics' own OpenVINO backend only accepts a folder named *_openvino_model (it reads metadata.yaml).
@@ -77,7 +70,7 @@ def cache_dir(models_root: Path, weights_sha256: str) -> Path:
 def _cache_is_valid(folder: Path) -> bool:
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
-        return all(_sha256(folder / name) == digest for name, digest in manifest["files"].items())
+        return all(file_sha256(folder / name) == digest for name, digest in manifest["files"].items())
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 
@@ -102,7 +95,7 @@ def openvino_ir(onnx_path: Path, weights_sha256: str, models_root: Path) -> Conv
             f"source_sha256: {weights_sha256}\ntask: detect\nstride: 32\nimgsz: [640, 640]\nbatch: 1\n"
             "dynamic: true\nnames:\n" + "".join(f"  {i}: {n}\n" for i, n in enumerate(_coco_names(onnx_path)))
         )
-        files = {p.name: _sha256(p) for p in sorted(staging.iterdir()) if p.is_file()}
+        files = {p.name: file_sha256(p) for p in sorted(staging.iterdir()) if p.is_file()}
         (staging / MANIFEST).write_text(json.dumps({"source_sha256": weights_sha256, "files": files}, indent=1))
         if _cache_is_valid(folder):
             # Another worker process finished the same conversion meanwhile: keep its copy (it may be reading it).

@@ -23,17 +23,15 @@ from sqlalchemy import ColumnElement, Integer, Text, and_, cast, false, func, or
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from detection.labels import LABEL_HELP, LABELS, VEHICLE_LABELS, VEHICLE_WORD, VEHICLES
 from detection.models import Event
+from footage import catalogue, times
 from footage.models import Camera, Site
 
-VEHICLE_LABELS = ("car", "truck", "bus", "motorcycle", "bicycle")
-LABELS = (*VEHICLE_LABELS, "person")
 SORTS = ("time", "-time", "score")
 MAX_LIMIT = 500
 MAX_TIME_OF_DAY_DAYS = 400
 MAX_BUCKETS = 20_000
-# Footage times outside these years are typing mistakes; refusing them also keeps date arithmetic in range.
-MIN_YEAR, MAX_YEAR = 1971, 2199
 
 
 class SearchError(ValueError):
@@ -52,8 +50,8 @@ class BadTimeOfDay(SearchError):
     """A time-of-day range that is not ``HH:MM-HH:MM``."""
 
 
-class UnknownCamera(SearchError):
-    """A camera, site or gate named in the filters does not exist."""
+class UnknownCamera(SearchError, catalogue.UnknownCamera):
+    """A camera, site or gate named in the filters does not exist (a catalogue.UnknownCamera too)."""
 
 
 class BadFilter(SearchError):
@@ -98,7 +96,7 @@ class EventQuery:
     time_of_day: TimeOfDay | None = None
     """Daily range in each camera's time zone, within the window."""
     labels: list[str] = field(default_factory=list)
-    """car, truck, bus, motorcycle, bicycle, person, or vehicle (all vehicles)."""
+    """Labels (see detection.labels), or vehicle for all vehicles."""
     zones: list[str] = field(default_factory=list)
     """Zone names the object entered (any of)."""
     min_dwell: float | None = None
@@ -212,23 +210,12 @@ def parse_time_of_day(value: str) -> TimeOfDay:
     return TimeOfDay(start, end)
 
 
-def parse_time(value: str, timezone: str | None, what: str = "time") -> datetime:
-    """An ISO 8601 time; without an offset it is read in ``timezone`` (None: an offset is required)."""
-    text_value = (value or "").strip()
+def parse_time(value: str | datetime, timezone: str | None, what: str = "time") -> datetime:
+    """:func:`footage.times.parse_time` (None zone: an offset is required), its mistakes as MalformedTime."""
     try:
-        parsed = datetime.fromisoformat(text_value.replace(" ", "T", 1) if "T" not in text_value else text_value)
-    except ValueError as exc:
-        raise MalformedTime(
-            f"{what} {value!r} is not an ISO 8601 time; write it like 2024-11-07T05:00:00+08:00"
-        ) from exc
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise MalformedTime(f"{what} {value!r} is out of range; give a time between {MIN_YEAR} and {MAX_YEAR}")
-    if parsed.tzinfo is None:
-        if timezone is None:
-            raise MalformedTime(f"{what} {value!r} has no offset and the cameras asked about are in different "
-                                "time zones; add an offset such as +08:00")
-        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
-    return parsed.astimezone(UTC)
+        return times.parse_time(value, timezone, what)
+    except times.BadTime as exc:
+        raise MalformedTime(str(exc)) from exc
 
 
 # --- cameras ----------------------------------------------------------------------------------------------------
@@ -288,13 +275,6 @@ def make_query(session: Session, *, sites: list[str] | None = None, gates: list[
     def when(value: str | datetime | None, what: str) -> datetime | None:
         if value is None or value == "":
             return None
-        if isinstance(value, datetime):
-            if value.tzinfo is None:
-                if zone is None:
-                    raise MalformedTime(f"{what} has no offset and the cameras asked about are in different "
-                                        "time zones; add an offset such as +08:00")
-                value = value.replace(tzinfo=ZoneInfo(zone))
-            return value.astimezone(UTC)
         return parse_time(value, zone, what)
 
     query = EventQuery(
@@ -394,12 +374,12 @@ def _labels(labels: list[str]) -> list[str]:
     wanted: list[str] = []
     for label in labels:
         name = label.strip().lower()
-        if name in ("vehicle", "vehicles"):
-            wanted.extend(VEHICLE_LABELS)
+        if name in (VEHICLE_WORD, VEHICLE_WORD + "s"):
+            wanted.extend(VEHICLES)
         elif name in LABELS:
             wanted.append(name)
         else:
-            raise BadFilter(f"label {label!r} is not known; use one of {', '.join(LABELS)} or vehicle")
+            raise BadFilter(f"label {label!r} is not known; use one of {LABEL_HELP}")
     return sorted(set(wanted))
 
 
@@ -421,9 +401,11 @@ def _validate(query: EventQuery) -> None:
     for value, what in ((query.start, "from"), (query.end, "to")):
         if value is not None and value.tzinfo is None:
             raise MalformedTime(f"{what} {value.isoformat()} has no time zone; add an offset such as +08:00")
-        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
-            raise MalformedTime(f"{what} {value.isoformat()} is out of range; give a time between {MIN_YEAR} and "
-                                f"{MAX_YEAR}")
+        if value is not None:
+            try:
+                times.check_year(value, what)
+            except times.BadTime as exc:
+                raise MalformedTime(str(exc)) from exc
     for values, what in ((query.zones, "zone"), (query.colours, "colour"), (query.sites, "site"),
                          (query.gates, "gate"), (query.cameras, "camera")):
         for value in values:

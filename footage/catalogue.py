@@ -21,15 +21,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path, PurePath
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from footage import times
 from footage.models import Camera, Segment, SegmentStatus, Site
 from footage.naming import times_from_name
 from footage.probe import ProbeError, VideoProbe, probe
@@ -39,7 +41,7 @@ OVERLAP_TOLERANCE_S = 2.0
 CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,99}$")
 SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
-START_EXAMPLE = "2024-11-07T05:00:00+08:00"
+START_EXAMPLE = times.EXAMPLE
 CLI_START_HINT = f"pass its start with gatewatch import --start {START_EXAMPLE}"
 UPLOAD_START_HINT = ("pass its start: on the Footage page, type when the recording started (camera time) in "
                      "the Start time box and upload the file again; through the API, send its start")
@@ -54,14 +56,16 @@ class UnknownSite(CatalogueError):
 
 
 class UnknownCamera(CatalogueError):
-    pass
+    """No camera (or site, or gate) of that name, or none the asker may reach; search raises a subclass."""
 
 
 class AlreadyExists(CatalogueError):
     pass
 
 
-class ImportStatus:
+class ImportStatus(StrEnum):
+    """What became of a file handed to import; the JSON shows its text value."""
+
     IMPORTED = "imported"
     DUPLICATE = "duplicate"
     REFUSED = "refused"
@@ -114,37 +118,28 @@ class ImportResult:
 
 def zone_of(timezone: str) -> ZoneInfo:
     try:
-        return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise CatalogueError(
-            f"unknown time zone {timezone!r}; use an IANA name such as Asia/Shanghai or Europe/London"
-        ) from exc
+        return times.zone_of(timezone)
+    except times.UnknownZone as exc:
+        raise CatalogueError(str(exc)) from exc
 
 
 def local_iso(moment: datetime | None, timezone: str) -> str | None:
-    """ISO 8601 in the camera's zone, e.g. 2024-11-07T05:12:03+08:00."""
+    """ISO 8601 in the camera's zone (see :func:`footage.times.local_iso`); None stays None."""
     if moment is None:
         return None
-    return moment.astimezone(zone_of(timezone)).isoformat()
+    try:
+        return times.local_iso(moment, timezone)
+    except times.UnknownZone as exc:
+        raise CatalogueError(str(exc)) from exc
 
 
 def parse_time(text: str | datetime, timezone: str, what: str = "start") -> datetime:
-    """An ISO 8601 time as aware UTC; a time without an offset is read in ``timezone``."""
-    if isinstance(text, datetime):
-        moment = text
-    else:
-        try:
-            moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise CatalogueError(f"{what} {text!r} is not an ISO 8601 time; write it like {START_EXAMPLE}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone_of(timezone))
-    if not 1970 <= moment.year <= 2200:
-        raise CatalogueError(f"{what} {text!s} is not a plausible recording time; write it like {START_EXAMPLE}")
+    """:func:`footage.times.parse_time`, its mistakes as :class:`CatalogueError`."""
+    zone_of(timezone)
     try:
-        return moment.astimezone(UTC)
-    except OverflowError as exc:
-        raise CatalogueError(f"{what} {text!s} is out of range; write it like {START_EXAMPLE}") from exc
+        return times.parse_time(text, timezone, what)
+    except times.BadTime as exc:
+        raise CatalogueError(str(exc)) from exc
 
 
 # --- sites and cameras -------------------------------------------------------------------------------------
@@ -269,6 +264,22 @@ def camera_to_dict(camera: Camera) -> dict[str, Any]:
 
 def list_segments(session: Session, camera_id: str) -> list[Segment]:
     return list(session.scalars(select(Segment).where(Segment.camera_id == camera_id).order_by(Segment.start)))
+
+
+def set_segment_status(session: Session, segment_id: int, status: str, error: str | None = None) -> None:
+    """Record where indexing of a segment stands (the one place detection writes the segment table).
+
+    ``error`` is recorded with FAILED and cleared once INDEXED; queueing or indexing keeps the last failure's
+    message until it is replaced. A segment deleted meanwhile is left alone. The caller commits.
+    """
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        return
+    segment.status = status
+    if status == SegmentStatus.FAILED:
+        segment.error = error
+    elif status == SegmentStatus.INDEXED:
+        segment.error = None
 
 
 def overlapping(session: Session, camera_id: str, start: datetime, end: datetime,

@@ -28,14 +28,14 @@ import imageio_ffmpeg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from footage import spans as spans_rule
+from footage.hashing import file_sha256
 from footage.models import Camera, Segment
 from footage.settings import get_settings
 
 # Bumped whenever the cutting changes, so cached clips of an older cut are not served.
 CUT_VERSION = 1
 START_COMMENT = "gatewatch clip; first frame at "
-# Cached clips beyond this are pruned, least recently used first (GATEWATCH_CLIP_CACHE_BYTES overrides).
-CACHE_MAX_BYTES = int(os.environ.get("GATEWATCH_CLIP_CACHE_BYTES", str(10 * 1024**3)))
 
 
 @dataclass
@@ -113,14 +113,8 @@ def _aware(value: datetime) -> datetime:
 
 
 def merge_spans(spans: list[tuple[datetime, datetime]], gap_s: float = 1.0) -> list[tuple[datetime, datetime]]:
-    """Join spans that touch or overlap (or are within ``gap_s``), oldest first."""
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1] + timedelta(seconds=gap_s):
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+    """Join spans that touch or overlap (or are within ``gap_s``), oldest first (see footage.spans)."""
+    return spans_rule.merge_spans(spans, timedelta(seconds=gap_s))
 
 
 def describe_spans(spans: list[tuple[datetime, datetime]], tz: str = "UTC", limit: int = 10) -> str:
@@ -263,14 +257,6 @@ def _probe_duration(path: Path) -> float:
         return (container.duration or 0) / 1_000_000
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def cut_clip(sources: list[ClipSource], start: datetime, end: datetime, out: Path, *, exact: bool = False,
              burn_in_tz: str | None = None) -> Clip:
     """Cut ``[start, end)`` out of ``sources`` into ``out`` (MP4); raise NoFootage when none overlaps."""
@@ -328,7 +314,7 @@ def cut_clip(sources: list[ClipSource], start: datetime, end: datetime, out: Pat
         os.replace(part, out)
     duration = _probe_duration(out)
     return Clip(
-        path=out, start=real_start, end=real_start + timedelta(seconds=duration), sha256=_sha256(out),
+        path=out, start=real_start, end=real_start + timedelta(seconds=duration), sha256=file_sha256(out),
         size=out.stat().st_size, sources=[p.source for p in pieces], exact=exact,
     )
 
@@ -383,7 +369,7 @@ def cached_clip(cache_dir: Path, sources: list[ClipSource], start: datetime, end
     tmp_meta = meta.with_suffix(f".{os.getpid()}.tmp")
     tmp_meta.write_text(json.dumps(_clip_to_json(clip)))
     os.replace(tmp_meta, meta)
-    prune_cache(cache_dir, CACHE_MAX_BYTES, keep=key)
+    prune_cache(cache_dir, get_settings().clip_cache_bytes, keep=key)
     return clip
 
 

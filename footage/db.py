@@ -81,6 +81,13 @@ def reset_engines() -> None:
     _engines.clear()
 
 
+def forget_engines_after_fork() -> None:
+    """Drop the cached engines in a forked child without closing the parent's connections (their sockets)."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
 def session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from footage.hashing import file_sha256 as file_sha256  # re-exported: api/ imports it from here
+from footage.hashing import file_sha256_and_size, stream_sha256
 from footage.package_zip import AmbiguousPackage, member_name_problem, read_members
 from footage.signing import (
     ALGORITHM,
@@ -35,7 +37,6 @@ FORMAT = "gatewatch-evidence/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 PUBLIC_KEY = "public_key.pem"
-_CHUNK = 1024 * 1024
 
 
 class EvidenceError(Exception):
@@ -138,21 +139,6 @@ def _iso(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).isoformat()
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 (hex) of a file, read in chunks: what the audit trail records of a package handed out."""
-    return _hash_file(path)[0]
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as source:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def _clip_member(index: int, clip: PackageClip) -> str:
     stamp = clip.start.astimezone(ZoneInfo(clip.timezone)).strftime("%Y%m%dT%H%M%S")
     suffix = safe_name(clip.path.suffix.lstrip(".") or "mp4", 8)
@@ -213,7 +199,7 @@ def build_package(out: Path, header: PackageHeader, clips: list[PackageClip], th
     for index, clip in enumerate(clips, start=1):
         if not clip.path.is_file():
             raise EvidenceError(f"clip file {clip.path} is missing; cut the clip again")
-        digest, size = _hash_file(clip.path)
+        digest, size = file_sha256_and_size(clip.path)
         if clip.sha256 is not None and clip.sha256 != digest:
             raise EvidenceError(f"clip file {clip.path} changed after it was cut; cut the clip again")
         clip_rows.append((_clip_member(index, clip), clip, digest, size))
@@ -271,13 +257,8 @@ def _normalise_fingerprint(text: str) -> str:
 
 
 def _member_digest(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
     with package.open(info) as member:
-        while chunk := member.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+        return stream_sha256(member)
 
 
 def _listed_files(manifest: dict[str, Any]) -> list[dict[str, Any]]:

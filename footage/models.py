@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -44,7 +45,9 @@ class Camera(Base):
     site: Mapped[Site] = relationship(back_populates="cameras")
 
 
-class SegmentStatus:
+class SegmentStatus(StrEnum):
+    """Where a segment stands; stored as its text value."""
+
     STORED = "stored"
     QUEUED = "queued"
     INDEXING = "indexing"

@@ -21,15 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from footage.models import Camera, Segment
-from footage.settings import get_settings
+from footage.settings import Settings, get_settings
 
 JOURNAL = ".purge-pending.json"
 # A store file no segment refers to is only swept when older than this: an import renames its file into the
 # store just before its catalogue commit, and must not lose it in between.
 ORPHAN_GRACE_S = 3600.0
-# Test hook only: seconds to sleep between the database commit and the unlinks, so a test can SIGKILL there.
-PAUSE_ENV = "GATEWATCH_PURGE_PAUSE_S"
-
 
 class SegmentHeld(PermissionError):
     """The segment overlaps footage an open case holds; close the case first (``gatewatch cases close``)."""
@@ -190,7 +187,7 @@ def delete_segments(session: Session, segments: list[Segment]) -> tuple[int, int
     for segment in segments:
         session.delete(segment)
     session.commit()
-    pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+    pause = Settings().purge_pause_s  # read now, not cached: a test sets it for one purge
     if pause > 0:
         time.sleep(pause)
     return finish_pending(session)

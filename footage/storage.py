@@ -63,11 +63,6 @@ def relative_to_home(path: Path) -> str:
     return path.resolve().relative_to(get_settings().resolved_home).as_posix()
 
 
-def resolve_stored(relative: str) -> Path:
-    """The absolute path of a file the catalogue recorded relative to GATEWATCH_HOME."""
-    return get_settings().resolved_home / relative
-
-
 def address(sha256: str, ext: str) -> Path:
     """Where content with this hash lives in the store."""
     return store_dir() / sha256[:2] / f"{sha256}{ext.lower()}"
@@ -155,10 +150,3 @@ def stage_move(path: Path, sha256: str, size: int, suffix: str = ".part") -> Sta
         # Uploads folder on another file system: fall back to a copy.
         shutil.move(str(path), str(target))
     return StagedFile(target, sha256, size)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    for chunk in read_chunks(path):
-        digest.update(chunk)
-    return digest.hexdigest()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 
+from footage.periodic import Every
 from footage.settings import get_settings
 from footage.storage import STAGING, store_dir
 from footage.uploads import discard, uploads_dir
@@ -48,26 +48,8 @@ def expire_abandoned(max_age_s: float | None = None, now: float | None = None) -
     return removed
 
 
-class UploadJanitor:
-    """Runs ``expire_abandoned`` every ``interval_s`` seconds on a daemon thread (the service starts one)."""
+class UploadJanitor(Every):
+    """Runs ``expire_abandoned`` now and every ``interval_s`` seconds on a daemon thread (the service starts one)."""
 
     def __init__(self, interval_s: float = 600.0) -> None:
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gatewatch-upload-janitor", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                expire_abandoned()
-            except Exception:
-                log.exception("removing abandoned uploads failed; trying again later")
-            if self._stop.wait(self.interval_s):
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        super().__init__("gatewatch-upload-janitor", interval_s, expire_abandoned, first_now=True)

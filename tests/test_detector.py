@@ -25,6 +25,7 @@ from detection.detector import (
     vectron_model_path,
 )
 from detection.runtime import OnnxRuntimeEngine, OpenVINOEngine, cache_dir, openvino_ir
+from detection.settings import get_detection_settings
 from footage.settings import get_settings
 from tests.support_index import shared_detector
 
@@ -137,7 +138,7 @@ def test_a_corrupt_openvino_cache_is_rebuilt(gw_home: Path, footage_dir: Path) -
 
 
 def test_inference_threads_are_capped(gw_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert get_settings().torch_threads == len(os.sched_getaffinity(0))  # default: this host's cores
+    assert get_detection_settings().torch_threads == len(os.sched_getaffinity(0))  # default: this host's cores
     monkeypatch.setenv("GATEWATCH_TORCH_THREADS", "1")  # what the worker pool sets for each child
     get_settings.cache_clear()
     for runtime in ("openvino", "onnxruntime"):

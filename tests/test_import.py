@@ -48,9 +48,9 @@ def test_nvr_named_clips_import_with_their_times(session, gw_home_any_db: Path, 
     assert [r.status for r in results] == ["imported"] * 3
     parking = by_name["ch01_20241107053000.mp4"].to_dict()
     assert parking["start"] == "2024-11-07T05:30:00+08:00"
-    assert parking["end"] == "2024-11-07T05:30:30.160000+08:00"
+    assert parking["end"] == "2024-11-07T05:30:30.160+08:00"
     assert by_name["05.40.00-05.41.15[R][0@0][0].mp4"].to_dict()["start"] == "2024-11-07T05:40:00+08:00"
-    assert by_name["S06-10-00E06-12-19.mp4"].to_dict()["end"] == "2024-11-07T06:12:19.400000+08:00"
+    assert by_name["S06-10-00E06-12-19.mp4"].to_dict()["end"] == "2024-11-07T06:12:19.400+08:00"
 
     segments = list_segments(session, "north-gate")
     assert [s.start_source for s in segments] == ["file name"] * 3
@@ -99,7 +99,7 @@ def test_an_overlapping_segment_is_refused_naming_the_other(session, gw_home_any
                         nvr_name="ch01_20241107053010.mp4")
     assert clash.status == "refused"
     assert f"segment {first.segment_id} 'ch01_20241107053000.mp4'" in clash.error
-    assert "2024-11-07T05:30:00+08:00 to 2024-11-07T05:30:30.160000+08:00" in clash.error
+    assert "2024-11-07T05:30:00+08:00 to 2024-11-07T05:30:30.160+08:00" in clash.error
     assert "--start" in clash.error
     assert clash.segment_id is None
     assert len(store_files(gw_home_any_db)) == 1

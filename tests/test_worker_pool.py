@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from detection.jobs import queue_segments
+from detection.jobs.worker_pool import PoolConfig, WorkerPool, _child_main
 from detection.models import Event, JobStatus
-from detection.worker_pool import PoolConfig, WorkerPool, _child_main
 from footage.db import session_scope, utcnow
 from footage.models import Segment, SegmentStatus
 from tests.conftest import bearer, make_user

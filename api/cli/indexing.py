@@ -82,9 +82,9 @@ def run_index(*, camera: str | None, since: str | None, until: str | None, worke
     """
     from detection.indexing import summarize
     from detection.jobs import queue_for_run
-    from footage.settings import get_settings
+    from detection.settings import get_detection_settings
 
-    settings = get_settings()
+    settings = get_detection_settings()
     if engine not in ENGINES:
         fail(f"unknown engine {engine!r}; use --engine local or --engine celery")
     if engine == "celery" and not settings.broker_url:
@@ -133,7 +133,7 @@ def run_index(*, camera: str | None, since: str | None, until: str | None, worke
         task = progress.add_task("index", total=len(job_ids), hours="", speed="")
     try:
         if job_ids and engine == "local":
-            from detection.worker_pool import PoolError, WorkerPool
+            from detection.jobs.worker_pool import PoolError, WorkerPool
 
             pool = WorkerPool(workers, job_ids=None if pending else job_ids, exit_when_idle=True)
             try:
@@ -144,7 +144,7 @@ def run_index(*, camera: str | None, since: str | None, until: str | None, worke
                 # Jobs of this selection that another run holds: wait for them, so the summary is complete.
                 _wait_for(job_ids, tick, celery=False)
         elif job_ids:
-            from detection.tasks import requeue_step
+            from detection.jobs.requeue import requeue_step
 
             requeue_step()
             _wait_for(job_ids, tick, celery=True)
@@ -170,14 +170,14 @@ def _wait_for(job_ids: list[int], tick: Any, *, celery: bool) -> None:
     from detection.jobs import JobTimings, requeue_expired
     from footage.db import session_scope
 
-    timings = JobTimings()
+    timings = JobTimings.from_settings()
     last_requeue = time.monotonic()
     while summarize(job_ids).pending:
         tick()
         if time.monotonic() - last_requeue >= min(timings.requeue_interval_s, timings.lease_s):
             last_requeue = time.monotonic()
             if celery:
-                from detection.tasks import requeue_step
+                from detection.jobs.requeue import requeue_step
 
                 requeue_step()
             else:
@@ -257,17 +257,18 @@ def register(app: typer.Typer) -> None:
         loglevel: str = typer.Option("INFO", help="Celery log level."),
     ) -> None:
         """Start a Celery worker for indexing jobs (needs GATEWATCH_BROKER_URL)."""
-        from footage.settings import get_settings
+        from detection.settings import get_detection_settings
 
-        if not get_settings().broker_url:
+        if not get_detection_settings().broker_url:
             fail("no broker configured; set GATEWATCH_BROKER_URL=redis://HOST:6379/0 (without one, "
                  "'gatewatch serve' and 'gatewatch index' index on this machine)")
         if concurrency < 1:
             fail("--concurrency must be 1 or more")
         with database():
             pass
-        from detection.celery_app import queue_name
-        from detection.tasks import app as celery_app
+        import detection.jobs.requeue  # noqa: F401 - registers the task and the worker's requeue loop
+        from detection.jobs.celery_app import app as celery_app
+        from detection.jobs.celery_app import queue_name
 
         os.environ.setdefault("YOLO_OFFLINE", "1")
         celery_app.worker_main([

@@ -22,12 +22,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
 from typing import Any
 
-from detection.jobs import JobTimings, claim_job, requeue_expired, worker_name
+from detection.jobs.queue import claim_job, requeue_expired, worker_name
 from detection.models import Job, JobStatus
+from detection.settings import JobTimings, get_detection_settings
 from footage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,13 @@ class PoolConfig:
     poll_s: float
     """Seconds an idle child waits before looking for work again."""
     threads_per_worker: int
-    """CPU threads each child gives the detector."""
+    """CPU threads each child gives the detector (the parent's GATEWATCH_TORCH_THREADS split between them)."""
+    timings: JobTimings = field(default_factory=JobTimings.from_settings)
+    """Leases and heartbeats, as the parent read them."""
 
 
 def _child_main(config: PoolConfig, stop: Any, errors: Any) -> None:
     """A pool child: load the detector once, then claim and run jobs until stopped or idle."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")
     # Ctrl-C reaches the whole process group; the parent stops the children through ``stop`` instead, so a job
     # in progress is handed back without using an attempt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -68,11 +70,6 @@ def _child_main(config: PoolConfig, stop: Any, errors: Any) -> None:
     sys.stdout.flush()
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    # The detector reads its thread count from the settings; split the machine's threads between the children.
-    os.environ["GATEWATCH_TORCH_THREADS"] = str(config.threads_per_worker)
-    from footage.settings import get_settings
-
-    get_settings.cache_clear()
     me = worker_name("local")
     try:
         import torch
@@ -81,11 +78,11 @@ def _child_main(config: PoolConfig, stop: Any, errors: Any) -> None:
         from detection.detector import Detector
         from detection.indexing import run_job
 
-        detector = Detector.load()
+        detector = Detector.load(threads=config.threads_per_worker)
     except Exception as exc:
         errors.put(f"worker process could not start: {type(exc).__name__}: {exc}")
         raise SystemExit(SETUP_FAILED) from exc
-    timings = JobTimings()
+    timings = config.timings
     while not stop.is_set():
         try:
             with session_scope() as session:
@@ -109,19 +106,19 @@ class WorkerPool:
 
     def __init__(self, workers: int, *, job_ids: list[int] | None = None, exit_when_idle: bool = False,
                  timings: JobTimings | None = None, poll_s: float = 1.0, threads: int | None = None) -> None:
-        from footage.settings import get_settings
-
         if workers < 1:
             raise PoolError("the worker pool needs at least one worker; pass --workers 1 or more")
-        total_threads = threads or get_settings().torch_threads
+        settings = get_detection_settings()
+        total_threads = threads or settings.torch_threads
+        self.timings = timings or JobTimings.from_settings(settings)
         self.config = PoolConfig(
             workers=workers,
             job_ids=tuple(job_ids) if job_ids is not None else None,
             exit_when_idle=exit_when_idle,
             poll_s=poll_s,
             threads_per_worker=max(1, total_threads // workers),
+            timings=self.timings,
         )
-        self.timings = timings or JobTimings()
         self._ctx = multiprocessing.get_context("spawn")
         self._stop = self._ctx.Event()
         self._errors = self._ctx.Queue()

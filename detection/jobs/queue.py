@@ -15,32 +15,18 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from detection.models import Event, EventThumbnail, Job, JobStatus
+from detection.settings import get_detection_settings
+from footage.catalogue import set_segment_status
 from footage.db import utcnow
 from footage.models import Segment, SegmentStatus
-from footage.settings import get_settings
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 CLAIM_CANDIDATES = 8
 """Queued jobs tried per claim on SQLite, where another worker may take the first ones between select and update."""
-
-
-class JobTimings(BaseSettings):
-    """How long leases last and how often lost work is looked for (env GATEWATCH_JOB_*)."""
-
-    model_config = SettingsConfigDict(env_prefix="GATEWATCH_JOB_", env_file=None, extra="ignore")
-
-    lease_s: float = Field(60.0, description="Seconds a claim lasts without a heartbeat.")
-    heartbeat_s: float = Field(1.0, description="Seconds between heartbeats (progress and lease renewal).")
-    requeue_interval_s: float = Field(30.0, description="Seconds between looks for expired leases and lost tasks.")
-    redispatch_after_s: float = Field(
-        300.0, description="A queued job whose task was sent longer ago than this is sent again (Celery)."
-    )
 
 
 class JobLost(RuntimeError):
@@ -68,17 +54,16 @@ def worker_name(suffix: str = "") -> str:
 def queue_segments(session: Session, segment_ids: list[int], *, engine: str = "local") -> list[Job]:
     """Queue an index job for each segment that has none queued or running; return the jobs queued."""
     queued: list[Job] = []
+    max_attempts = get_detection_settings().job_max_attempts
     for segment_id in segment_ids:
         active = session.scalar(
             select(Job).where(Job.segment_id == segment_id, Job.status.in_(ACTIVE))
         )
         if active is not None:
             continue
-        job = Job(segment_id=segment_id, engine=engine, max_attempts=get_settings().job_max_attempts, stats={})
+        job = Job(segment_id=segment_id, engine=engine, max_attempts=max_attempts, stats={})
         session.add(job)
-        segment = session.get(Segment, segment_id)
-        if segment is not None:
-            segment.status = SegmentStatus.QUEUED
+        set_segment_status(session, segment_id, SegmentStatus.QUEUED)
         queued.append(job)
     session.flush()
     return queued
@@ -147,10 +132,7 @@ def claim_job(session: Session, worker: str, *, lease_s: float, engine: str = "l
             continue
         job = session.get(Job, job_id, populate_existing=True)
         assert job is not None
-        session.execute(
-            update(Segment).where(Segment.id == job.segment_id).values(status=SegmentStatus.INDEXING)
-            .execution_options(synchronize_session=False)
-        )
+        set_segment_status(session, job.segment_id, SegmentStatus.INDEXING)
         return ClaimedJob(job_id=job.id, segment_id=job.segment_id, attempt=job.attempts)
     return None
 
@@ -199,10 +181,7 @@ def complete_job(session: Session, job_id: int, worker: str, events: list[Event]
         EventThumbnail(event_id=event.id, jpeg=jpeg) for event, jpeg in zip(events, thumbnails, strict=True)
         if jpeg is not None
     )
-    segment = session.get(Segment, job.segment_id)
-    if segment is not None:
-        segment.status = SegmentStatus.INDEXED
-        segment.error = None
+    set_segment_status(session, job.segment_id, SegmentStatus.INDEXED)
     job.status = JobStatus.DONE
     job.progress = 1.0
     job.error = None
@@ -219,19 +198,14 @@ def _give_up_or_retry(session: Session, job: Job, error: str) -> None:
     if job.attempts >= job.max_attempts:
         job.status = JobStatus.FAILED
         job.finished_at = utcnow()
-        segment = session.get(Segment, job.segment_id)
-        if segment is not None:
-            segment.status = SegmentStatus.FAILED
-            segment.error = error
+        set_segment_status(session, job.segment_id, SegmentStatus.FAILED, error)
     else:
         job.status = JobStatus.QUEUED
         job.worker = None
         job.progress = 0.0
         # A re-queued job needs a fresh task on Celery.
         job.stats = {key: value for key, value in (job.stats or {}).items() if key != "dispatched_at"}
-        segment = session.get(Segment, job.segment_id)
-        if segment is not None:
-            segment.status = SegmentStatus.QUEUED
+        set_segment_status(session, job.segment_id, SegmentStatus.QUEUED)
 
 
 def fail_attempt(session: Session, job_id: int, worker: str, error: str) -> Job:
@@ -254,9 +228,7 @@ def release_job(session: Session, job_id: int, worker: str) -> bool:
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None
     job.stats = {key: value for key, value in (job.stats or {}).items() if key != "dispatched_at"}
-    segment = session.get(Segment, job.segment_id)
-    if segment is not None:
-        segment.status = SegmentStatus.QUEUED
+    set_segment_status(session, job.segment_id, SegmentStatus.QUEUED)
     session.flush()
     return True
 

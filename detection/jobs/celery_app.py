@@ -1,5 +1,6 @@
-"""The Celery application for indexing on many machines (`gatewatch worker`, or `celery -A detection.celery_app`).
+"""The Celery application for indexing on many machines (`gatewatch worker`, or `celery -A detection.jobs.celery_app`).
 
+Its broker and queue come from the detection settings (GATEWATCH_BROKER_URL, GATEWATCH_CELERY_QUEUE).
 The broker only carries job ids; job state lives in the database. Tasks are acknowledged after they finish and
 rejected (so redelivered) when the worker process running them dies; each worker process takes one task at a
 time (prefetch 1) because one segment keeps a CPU or GPU busy for minutes.
@@ -7,30 +8,25 @@ time (prefetch 1) because one segment keeps a CPU or GPU busy for minutes.
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 
-from footage.settings import get_settings
-
-os.environ.setdefault("YOLO_OFFLINE", "1")
-
-DEFAULT_QUEUE = "gatewatch-index"
+from detection.settings import get_detection_settings
 
 
 def queue_name() -> str:
-    """The queue index tasks go to; set GATEWATCH_CELERY_QUEUE to keep two deployments on one Redis apart."""
-    return os.environ.get("GATEWATCH_CELERY_QUEUE", DEFAULT_QUEUE)
+    """The queue index tasks go to (GATEWATCH_CELERY_QUEUE), looked up each time, not at import."""
+    return get_detection_settings().celery_queue
 
 
 def configured_broker() -> str:
     """The broker as configured now (GATEWATCH_BROKER_URL); senders look it up each time, not at import."""
-    return get_settings().broker_url or "redis://127.0.0.1:6379/0"
+    return get_detection_settings().broker
 
 
 def make_app(broker: str | None = None) -> Celery:
     """The Celery app on ``broker`` (default: GATEWATCH_BROKER_URL)."""
-    celery = Celery("gatewatch", broker=broker or configured_broker(), include=["detection.tasks"])
+    celery = Celery("gatewatch", broker=broker or configured_broker(),
+                    include=["detection.jobs.tasks", "detection.jobs.requeue"])
     celery.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
