@@ -145,8 +145,7 @@ class AuditWriter:
     def _commit(self, batch: list[tuple[audit.Pending, Future[int]]], failures: list[audit.Pending]) -> None:
         try:
             with Session(self._engine(), expire_on_commit=False) as session, session.begin():
-                entries = audit.append(session, [item for item, _ in batch] + failures)
-                ids = [entry.id for entry in entries]
+                ids = audit.append_ids(session, [item for item, _ in batch] + failures)
         except Exception as exc:
             log.exception("writing %d audit entries failed; their requests get 503", len(batch) + len(failures))
             for _, done in batch:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api import audit
+from api import audit, auth_cache
 from api.audit_writer import AuditUnavailable, AuditWriter
-from api.auth import AuthError, Principal, authenticate_token
+from api.auth import AuthError, Principal
 from api.sessions import LoginThrottle, principal_from_cookie
 from footage.db import session_factory
 from footage.models import Camera, Site
@@ -20,7 +21,9 @@ from footage.models import Camera, Site
 SESSION_COOKIE = "gatewatch_session"
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
+    # Async so that FastAPI does not hand it to a worker thread twice a request (enter and exit): making a session
+    # opens nothing, and closing one hands its connection back to the pool without waiting on the database.
     session = session_factory()()
     try:
         yield session
@@ -111,23 +114,37 @@ def check_same_origin(request: Request) -> None:
                                 f"cross-origin request refused (Origin: {origin[:100]}); use the gatewatch page")
 
 
-def current_principal(request: Request, session: DbSession) -> Principal:
+def _bearer_principal(session: Session, token: str) -> Principal:
+    try:
+        return auth_cache.authenticate(session, token)
+    finally:
+        # End the read transaction now: the connection goes back to the pool instead of being held while the
+        # route waits for a thread (the route's own queries check one out again).
+        session.rollback()
+
+
+async def current_principal(request: Request, session: DbSession) -> Principal:
+    # Async, with the database only on a cache miss (in a worker thread): on a busy service almost every
+    # request is a cache hit and costs no thread hand-off.
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise _unauthorized("use 'Authorization: Bearer TOKEN'")
+        cached = auth_cache.cached_principal(token)
+        if cached is not None:
+            return cached
         try:
-            return authenticate_token(session, token.strip())
+            return await run_in_threadpool(_bearer_principal, session, token)
         except AuthError as exc:
-            session.rollback()
             record_failed_login(request, exc.user_name, str(exc), "bearer")
             raise _unauthorized(f"not signed in: {exc}") from exc
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         check_same_origin(request)
         try:
-            return principal_from_cookie(session, cookie)
+            return await run_in_threadpool(principal_from_cookie, session, cookie)
         except AuthError as exc:
             raise _unauthorized(f"not signed in: {exc}") from exc
     raise _unauthorized("not signed in: send 'Authorization: Bearer TOKEN' or sign in on the web page")
@@ -138,8 +155,8 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 FORBIDDEN = "your role or site does not allow this"
 
 
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentPrincipal) -> Principal:
+def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:  # async: no thread hand-off for a comparison
         if principal.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN)
         return principal

@@ -24,6 +24,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from detection.models import Event
+from footage.camera_cache import camera_rows
 from footage.models import Camera, Site
 
 VEHICLE_LABELS = ("car", "truck", "bus", "motorcycle", "bicycle")
@@ -236,11 +237,8 @@ def parse_time(value: str, timezone: str | None, what: str = "time") -> datetime
 def resolve_cameras(session: Session, sites: list[str], gates: list[str], cameras: list[str],
                     site_ids: frozenset[int] | None = None) -> list[CameraInfo]:
     """The cameras the site/gate/camera filters select, that the asker (``site_ids``; None: all) may reach."""
-    # Plain columns, not ORM objects: this runs on every search and reads the camera table whole.
-    rows = session.execute(
-        select(Camera.id, Camera.gate, Camera.timezone, Site.id.label("site_id"), Site.name.label("site"))
-        .join(Site, Camera.site_id == Site.id).order_by(Camera.id)
-    ).all()
+    # This runs on every search and reads the camera table whole: kept for a moment (footage.camera_cache).
+    rows = camera_rows(session)
     reachable = [row for row in rows if site_ids is None or row.site_id in site_ids]
 
     def check(asked: list[str], kind: str, key: str) -> set[str]:

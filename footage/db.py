@@ -64,18 +64,33 @@ def make_engine(url: str) -> Engine:
 _engines: dict[str, Engine] = {}
 
 
+_last: tuple[object, Engine] | None = None
+
+
 def get_engine() -> Engine:
+    global _last
     settings = get_settings()
+    # Every request asks; resolving the data folder's path (realpath) each time cost ~0.5 ms of CPU a request.
+    # Settings objects are immutable once made, and a changed setting makes a new one (get_settings.cache_clear).
+    last = _last
+    if last is not None and last[0] is settings:
+        return last[1]
     url = settings.resolved_database_url
     if url not in _engines:
         # Before the database file or anything else under the data folder is created: private to this user.
         secure_home()
         _engines[url] = make_engine(url)
+    _last = (settings, _engines[url])
     return _engines[url]
 
 
 def reset_engines() -> None:
     """Dispose of cached engines (tests and forked workers switch databases)."""
+    global _last
+    from footage import camera_cache  # late: it imports the models, which import this module
+
+    camera_cache.clear()
+    _last = None
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()

@@ -67,9 +67,13 @@ def list_events(request: Request, session: DbSession, principal: Searcher, param
         page = search_events(session, query, principal.site_ids)
     except SearchError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    out = EventPage(events=[EventOut.of(e, page.cameras[e.camera_id]) for e in page.events],
+                    next_cursor=page.next_cursor)
+    # Hand the connection back before waiting for the audit commit: fifty waiting searches must not hold fifty
+    # connections (the pool would make the next ones queue for a connection rather than for the CPU).
+    session.close()
     record_read(request, principal, "search", "events", {**query.describe(), "results": len(page.events)})
-    return EventPage(events=[EventOut.of(e, page.cameras[e.camera_id]) for e in page.events],
-                     next_cursor=page.next_cursor)
+    return out
 
 
 @router.get("/events/summary", response_model=SummaryOut, response_model_by_alias=True,
