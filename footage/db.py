@@ -43,7 +43,10 @@ def utcnow() -> datetime:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A pool as large as the request threads (anyio's 40): with the default 5 (+10 overflow) a busy service
+        # opened and closed a connection, with its pragmas, for most requests.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40,
+                               max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -90,14 +93,24 @@ def reset_engines() -> None:
     from footage import camera_cache  # late: it imports the models, which import this module
 
     camera_cache.clear()
+    _factories.clear()
     _last = None
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
 
 
+_factories: dict[int, tuple[Engine, sessionmaker[Session]]] = {}
+
+
 def session_factory() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    # One sessionmaker per engine: each new one makes a Session subclass and sets up its event dispatch, which
+    # cost more CPU than the rest of a request's session handling.
+    engine = get_engine()
+    found = _factories.get(id(engine))
+    if found is None or found[0] is not engine:
+        found = _factories[id(engine)] = (engine, sessionmaker(bind=engine, expire_on_commit=False))
+    return found[1]
 
 
 @contextmanager
