@@ -77,6 +77,17 @@ def record_read(request: Request, principal: Principal, action: str, obj: str | 
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}) from exc
 
 
+async def record_read_async(request: Request, principal: Principal, action: str, obj: str | None,
+                            detail: dict[str, Any]) -> int:
+    """``record_read`` for async routes: the request waits for the commit without holding a thread."""
+    item = audit.pending(user_name=principal.name, action=action, obj=obj, detail=detail,
+                         remote_addr=client_addr(request))
+    try:
+        return await audit_writer(request).write_async(item)
+    except AuditUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}) from exc
+
+
 def record_failed_login(request: Request, name: str | None, reason: str, via: str) -> None:
     """Count the failure for the audit trail (one entry per address per minute); web sign-ins also count against
     the address.
