@@ -112,8 +112,9 @@ async def timed_load(url: str, token: str, args: argparse.Namespace, pid: int,
     def begin() -> None:
         cpu0.append(search_bench.server_cpu_s(pid))
         if profile_to is not None:
+            # --gil: only samples holding the GIL, i.e. where the server's Python CPU goes (not its waits).
             spy.append(subprocess.Popen([args.py_spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "200",
-                                         "--format", "raw", "-o", str(profile_to / "profile.txt")],
+                                         "--gil", "--format", "raw", "-o", str(profile_to / "profile.txt")],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             time.sleep(1.0)
 
