@@ -1,8 +1,9 @@
 """A short-lived cache of bearer token -> principal, so a search does not query users on every request.
 
-Revocation is kept: a change to any user or site made through this process (disable, rotate, sites, role, delete)
-clears the cache when its transaction commits, so the next request reads the database again. Another process (a
-second ``serve --workers`` process, or the CLI) changing a user is seen here within ``TTL_S``. A generation count
+Revocation is kept: a change to any user or site (disable, rotate, sites, role, delete) clears this process's
+cache when its transaction commits and bumps the ``principals`` change stamp (``footage.change_stamp``), which
+every process checks on each lookup, so the next request anywhere reads the database again (the CLI and a second
+``serve --workers`` process included). A change made by hand in SQL is seen within ``TTL_S``. A generation count
 stops a lookup that started before such a commit from storing what it read after the cache was cleared.
 Unknown tokens are never cached: every wrong token is looked up (and audited as a failed sign-in).
 """
@@ -18,14 +19,16 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, authenticate_token, hash_token
 from api.models import User
+from footage import change_stamp
 from footage.models import Site
 
 TTL_S = 2.0
-"""How long a principal read from the database is believed (other processes' revocations take this long)."""
+"""How long a principal read from the database is believed at most (changes made by hand in SQL take this long)."""
+STAMP = "principals"
 MAX_ENTRIES = 10_000
 
 _lock = threading.Lock()
-_entries: dict[str, tuple[float, Principal]] = {}
+_entries: dict[str, tuple[float, int, Principal]] = {}
 _generation = 0
 
 
@@ -40,9 +43,9 @@ def clear() -> None:
 def cached_principal(token: str) -> Principal | None:
     """The principal of ``token`` if it was read less than TTL_S ago and nothing changed since; else None."""
     entry = _entries.get(hash_token(token))
-    if entry is None or entry[0] < time.monotonic():
+    if entry is None or entry[0] < time.monotonic() or entry[1] != change_stamp.current(STAMP):
         return None
-    return entry[1]
+    return entry[2]
 
 
 def authenticate(session: Session, token: str) -> Principal:
@@ -50,13 +53,13 @@ def authenticate(session: Session, token: str) -> Principal:
     found = cached_principal(token)
     if found is not None:
         return found
-    generation = _generation
+    generation, stamp = _generation, change_stamp.current(STAMP)
     principal = authenticate_token(session, token)
     with _lock:
         if generation == _generation:
             if len(_entries) >= MAX_ENTRIES:
                 _entries.clear()
-            _entries[hash_token(token)] = (time.monotonic() + TTL_S, principal)
+            _entries[hash_token(token)] = (time.monotonic() + TTL_S, stamp, principal)
     return principal
 
 
@@ -75,6 +78,7 @@ def _note_principal_change(session: Session, _context: Any) -> None:
 def _forget_on_commit(session: Session) -> None:
     if session.info.pop("principals_changed", False):
         clear()  # ... and again once committed, dropping what other threads read before the commit
+        change_stamp.bump(STAMP)  # and every other process's
 
 
 @event.listens_for(Session, "after_rollback")

@@ -1,8 +1,9 @@
 """The camera list every search starts from (camera, gate, time zone, site), kept for a moment per database.
 
 Each search resolves its site/gate/camera filters against the whole camera table; reading and converting it cost
-about a sixth of a search's CPU. A change to a camera or site made through this process clears the cache when it
-is flushed and again when it commits; one made by another process (the CLI, a second service process) is seen
+about a sixth of a search's CPU. A change to a camera or site clears this process's cache when it is flushed and
+again when it commits, and bumps the ``cameras`` change stamp (``footage.change_stamp``) that every process checks,
+so the CLI's or another service process's change is seen by the next search. One made by hand in SQL is seen
 within ``TTL_S``. A generation count stops a read begun before such a change from being stored after it.
 """
 
@@ -15,12 +16,14 @@ from typing import Any
 from sqlalchemy import Row, event, select
 from sqlalchemy.orm import Session
 
+from footage import change_stamp
 from footage.models import Camera, Site
 
 TTL_S = 2.0
 
 _lock = threading.Lock()
-_rows: dict[str, tuple[float, list[Row[Any]]]] = {}
+_rows: dict[str, tuple[float, int, list[Row[Any]]]] = {}
+STAMP = "cameras"
 _generation = 0
 
 
@@ -35,8 +38,9 @@ def camera_rows(session: Session) -> list[Row[Any]]:
     """Every camera with its site (id, gate, timezone, site_id, site), ordered by camera id."""
     key = str(session.get_bind().url)
     found = _rows.get(key)
-    if found is not None and found[0] >= time.monotonic():
-        return found[1]
+    stamp = change_stamp.current(STAMP)
+    if found is not None and found[0] >= time.monotonic() and found[1] == stamp:
+        return found[2]
     generation = _generation
     # Plain columns, not ORM objects.
     rows = list(session.execute(
@@ -45,7 +49,7 @@ def camera_rows(session: Session) -> list[Row[Any]]:
     ).all())
     with _lock:
         if generation == _generation:
-            _rows[key] = (time.monotonic() + TTL_S, rows)
+            _rows[key] = (time.monotonic() + TTL_S, stamp, rows)
     return rows
 
 
@@ -64,6 +68,7 @@ def _note_camera_change(session: Session, _context: Any) -> None:
 def _forget_on_commit(session: Session) -> None:
     if session.info.pop("cameras_changed", False):
         clear()
+        change_stamp.bump(STAMP)
 
 
 @event.listens_for(Session, "after_rollback")
