@@ -372,6 +372,8 @@ def main() -> None:
                         help="uvicorn worker processes (1 is what 'gatewatch serve' runs).")
     parser.add_argument("--bulk-fill", action="store_true",
                         help="Fill with bench.fill_bulk (indexes built after the rows, each timed): for 10M events.")
+    parser.add_argument("--fill-order", choices=["random", "camera-time"], default="random",
+                        help="PostgreSQL bulk fill: rows in random order, or per camera in time order (as indexed).")
     parser.add_argument("--database-url", help="Run against this database (e.g. a PostgreSQL one made for it) "
                                                "instead of SQLite in the data folder.")
     parser.add_argument("--home", type=Path, help="The data folder (default bench/out/search).")
@@ -403,7 +405,7 @@ def main() -> None:
         if args.bulk_fill:
             from bench.fill_bulk import fill_bulk
 
-            out["fill"] = fill_bulk(args.events)
+            out["fill"] = fill_bulk(args.events, args.fill_order)
         else:
             out["fill"] = fill(args.events)
     elif have != args.events:
