@@ -125,40 +125,42 @@ def check_same_origin(request: Request) -> None:
                                 f"cross-origin request refused (Origin: {origin[:100]}); use the gatewatch page")
 
 
-def _bearer_principal(session: Session, token: str) -> Principal:
-    try:
-        return auth_cache.authenticate(session, token)
-    finally:
-        # End the read transaction now: the connection goes back to the pool instead of being held while the
-        # route waits for a thread (the route's own queries check one out again).
-        session.rollback()
-
-
-async def current_principal(request: Request, session: DbSession) -> Principal:
-    # Async, with the database only on a cache miss (in a worker thread): on a busy service almost every
-    # request is a cache hit and costs no thread hand-off.
+def principal_of(request: Request, session: Session) -> Principal:
+    """Who is asking (bearer token or web session cookie), or 401; blocking (it may read the database)."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("use 'Authorization: Bearer TOKEN'")
-        cached = auth_cache.cached_principal(token)
-        if cached is not None:
-            return cached
         try:
-            return await run_in_threadpool(_bearer_principal, session, token)
+            return auth_cache.authenticate(session, token)
         except AuthError as exc:
             record_failed_login(request, exc.user_name, str(exc), "bearer")
             raise _unauthorized(f"not signed in: {exc}") from exc
+        finally:
+            # End the read transaction now: the connection goes back to the pool instead of being held while the
+            # route waits for a thread (the route's own queries check one out again).
+            session.rollback()
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         check_same_origin(request)
         try:
-            return await run_in_threadpool(principal_from_cookie, session, cookie)
+            return principal_from_cookie(session, cookie)
         except AuthError as exc:
             raise _unauthorized(f"not signed in: {exc}") from exc
     raise _unauthorized("not signed in: send 'Authorization: Bearer TOKEN' or sign in on the web page")
+
+
+async def current_principal(request: Request, session: DbSession) -> Principal:
+    # Async, with the database only on a cache miss (in a worker thread): on a busy service almost every
+    # request is a cache hit and costs no thread hand-off.
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        cached = auth_cache.cached_principal(token.strip())
+        if cached is not None:
+            return cached
+    return await run_in_threadpool(principal_of, request, session)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
