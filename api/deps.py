@@ -23,12 +23,16 @@ SESSION_COOKIE = "gatewatch_session"
 
 async def get_session() -> AsyncIterator[Session]:
     # Async so that FastAPI does not hand it to a worker thread twice a request (enter and exit): making a session
-    # opens nothing, and closing one hands its connection back to the pool without waiting on the database.
+    # opens nothing, and one whose work is done (the search closes its own) has nothing to roll back.
     session = session_factory()()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            # A rollback may wait on the database (PostgreSQL over the network): not on the event loop.
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]
