@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from api.models import AuditEntry
@@ -50,27 +50,41 @@ def pending(*, user_name: str | None, action: str, obj: str | None = None, detai
     return Pending(user_name, action, obj, json.loads(json.dumps(detail or {}, default=str)), remote_addr)
 
 
-def append(session: Session, items: list[Pending]) -> list[AuditEntry]:
-    """Chain and add ``items`` in the caller's transaction, holding the write lock until it ends (one lock for all)."""
+def _chained(session: Session, items: list[Pending]) -> list[dict[str, Any]]:
+    """The rows for ``items``, numbered and chained after the newest entry, with the write lock held."""
     _serialise_appenders(session)
     last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     last_id, prev_hash = (last.id, last.hash) if last else (0, GENESIS)
     # Microsecond precision differs between databases; truncate so the stored value hashes the same.
     at = utcnow().replace(microsecond=0)
-    entries = []
+    rows = []
     for item in items:
         last_id += 1
         entry_hash = _entry_hash(prev_hash, at, item.user_name, item.action, item.obj, item.detail, item.remote_addr)
-        entries.append(AuditEntry(
+        rows.append(dict(
             # Numbered here, not by a sequence: a rolled-back append on PostgreSQL would otherwise leave a gap that
             # reads as a deleted entry.
             id=last_id, at=at, user_name=item.user_name, action=item.action, object=item.obj, detail=item.detail,
             remote_addr=item.remote_addr, prev_hash=prev_hash, hash=entry_hash,
         ))
         prev_hash = entry_hash
+    return rows
+
+
+def append(session: Session, items: list[Pending]) -> list[AuditEntry]:
+    """Chain and add ``items`` in the caller's transaction, holding the write lock until it ends (one lock for all)."""
+    entries = [AuditEntry(**row) for row in _chained(session, items)]
     session.add_all(entries)
     session.flush()
     return entries
+
+
+def append_ids(session: Session, items: list[Pending]) -> list[int]:
+    """``append`` as one multi-row INSERT, without ORM objects (the batched writer's path); the new ids."""
+    rows = _chained(session, items)
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+    return [row["id"] for row in rows]
 
 
 def record(session: Session, *, user_name: str | None, action: str, obj: str | None = None,

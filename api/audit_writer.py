@@ -13,6 +13,7 @@ Failed sign-ins are not written one row each: they are counted per remote addres
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -73,8 +74,9 @@ class AuditWriter:
             self._thread = threading.Thread(target=self._run, name="gatewatch-audit-writer", daemon=True)
             self._thread.start()
 
-    def write(self, item: audit.Pending) -> int:
-        """Queue ``item`` and return its entry id once committed; AuditUnavailable when that does not happen."""
+    def submit(self, item: audit.Pending) -> Future[int]:
+        """Queue ``item``; the future gives its entry id once committed (or the error). The caller must wait for
+        it (``write``, or ``wait_async`` on an event loop) before answering the request it records."""
         done: Future[int] = Future()
         with self._cond:
             if self._stopping:
@@ -82,13 +84,31 @@ class AuditWriter:
             self._ensure_thread()
             self._queue.append((item, done))
             self._cond.notify()
+        return done
+
+    def write(self, item: audit.Pending) -> int:
+        """Queue ``item`` and return its entry id once committed; AuditUnavailable when that does not happen."""
+        done = self.submit(item)
         try:
             return done.result(timeout=self.wait_s)
         except FutureTimeout as exc:
-            raise AuditUnavailable(f"the audit trail did not accept the entry within {self.wait_s:.0f} s; "
-                                   "try again (the database may be locked or down)") from exc
+            raise self._timed_out() from exc
         except Exception as exc:
             raise AuditUnavailable(f"the audit entry could not be written ({exc}); try again") from exc
+
+    async def write_async(self, item: audit.Pending) -> int:
+        """``write`` for an event loop: waits for the commit without holding a thread."""
+        done = self.submit(item)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(done), timeout=self.wait_s)
+        except TimeoutError as exc:
+            raise self._timed_out() from exc
+        except Exception as exc:
+            raise AuditUnavailable(f"the audit entry could not be written ({exc}); try again") from exc
+
+    def _timed_out(self) -> AuditUnavailable:
+        return AuditUnavailable(f"the audit trail did not accept the entry within {self.wait_s:.0f} s; "
+                                "try again (the database may be locked or down)")
 
     def failed_login(self, addr: str, name: str | None, reason: str, via: str) -> None:
         """Count one failed sign-in; it is written within a minute, folded into its address's entry."""
@@ -145,8 +165,7 @@ class AuditWriter:
     def _commit(self, batch: list[tuple[audit.Pending, Future[int]]], failures: list[audit.Pending]) -> None:
         try:
             with Session(self._engine(), expire_on_commit=False) as session, session.begin():
-                entries = audit.append(session, [item for item, _ in batch] + failures)
-                ids = [entry.id for entry in entries]
+                ids = audit.append_ids(session, [item for item, _ in batch] + failures)
         except Exception as exc:
             log.exception("writing %d audit entries failed; their requests get 503", len(batch) + len(failures))
             for _, done in batch:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api import audit
+from api import audit, auth_cache
 from api.audit_writer import AuditUnavailable, AuditWriter
-from api.auth import AuthError, Principal, authenticate_token
+from api.auth import AuthError, Principal
 from api.sessions import LoginThrottle, principal_from_cookie
 from footage.db import session_factory
 from footage.models import Camera, Site
@@ -20,12 +21,18 @@ from footage.models import Camera, Site
 SESSION_COOKIE = "gatewatch_session"
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
+    # Async so that FastAPI does not hand it to a worker thread twice a request (enter and exit): making a session
+    # opens nothing, and one whose work is done (the search closes its own) has nothing to roll back.
     session = session_factory()()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            # A rollback may wait on the database (PostgreSQL over the network): not on the event loop.
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]
@@ -74,6 +81,17 @@ def record_read(request: Request, principal: Principal, action: str, obj: str | 
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}) from exc
 
 
+async def record_read_async(request: Request, principal: Principal, action: str, obj: str | None,
+                            detail: dict[str, Any]) -> int:
+    """``record_read`` for async routes: the request waits for the commit without holding a thread."""
+    item = audit.pending(user_name=principal.name, action=action, obj=obj, detail=detail,
+                         remote_addr=client_addr(request))
+    try:
+        return await audit_writer(request).write_async(item)
+    except AuditUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}) from exc
+
+
 def record_failed_login(request: Request, name: str | None, reason: str, via: str) -> None:
     """Count the failure for the audit trail (one entry per address per minute); web sign-ins also count against
     the address.
@@ -111,18 +129,23 @@ def check_same_origin(request: Request) -> None:
                                 f"cross-origin request refused (Origin: {origin[:100]}); use the gatewatch page")
 
 
-def current_principal(request: Request, session: DbSession) -> Principal:
+def principal_of(request: Request, session: Session) -> Principal:
+    """Who is asking (bearer token or web session cookie), or 401; blocking (it may read the database)."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise _unauthorized("use 'Authorization: Bearer TOKEN'")
         try:
-            return authenticate_token(session, token.strip())
+            return auth_cache.authenticate(session, token)
         except AuthError as exc:
-            session.rollback()
             record_failed_login(request, exc.user_name, str(exc), "bearer")
             raise _unauthorized(f"not signed in: {exc}") from exc
+        finally:
+            # End the read transaction now: the connection goes back to the pool instead of being held while the
+            # route waits for a thread (the route's own queries check one out again).
+            session.rollback()
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         check_same_origin(request)
@@ -133,13 +156,24 @@ def current_principal(request: Request, session: DbSession) -> Principal:
     raise _unauthorized("not signed in: send 'Authorization: Bearer TOKEN' or sign in on the web page")
 
 
+async def current_principal(request: Request, session: DbSession) -> Principal:
+    # Async, with the database only on a cache miss (in a worker thread): on a busy service almost every
+    # request is a cache hit and costs no thread hand-off.
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        cached = auth_cache.cached_principal(token.strip())
+        if cached is not None:
+            return cached
+    return await run_in_threadpool(principal_of, request, session)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 FORBIDDEN = "your role or site does not allow this"
 
 
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentPrincipal) -> Principal:
+def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:  # async: no thread hand-off for a comparison
         if principal.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN)
         return principal

@@ -137,3 +137,7 @@ class WebSession(Base):
     """Fingerprint of the user's token hash when signing in: a rotated token no longer matches."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# Last: registers the session hooks that end cached principals in every process that can change users.
+from api import auth_cache  # noqa: E402,F401

@@ -4,17 +4,20 @@ audited, against one or more code trees in the same run (e.g. main and a branch)
     python bench/load.py --tree main=/tmp/base --tree branch=. [--events 200000] [--requests 3000] [--workers 2]
 
 For each tree: uvicorn (``api.app:create_app``) in a subprocess with that tree first on PYTHONPATH, a warm-up, then
-``--requests`` searches from ``--concurrency`` httpx clients; afterwards the audit chain is verified and every search
-must be in it. Prints one JSON object (searches/s, p50/p95, errors, server CPU per search, chain check).
+``--requests`` searches from ``--concurrency`` clients (``bench.raw_http``: raw HTTP/1.1 over keep-alive sockets, so
+the load generator leaves the cores to the server); afterwards the audit chain is verified and every search must be
+in it. Prints one JSON object (searches/s, p50/p95, errors, server CPU per search, chain check).
+``--profile`` records the server with py-spy (``--py-spy PATH``) into bench/out/load/NAME.svg.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +29,7 @@ OUT = REPO / "bench" / "out" / "load"
 sys.path.insert(0, str(REPO))
 
 import bench.search as search_bench  # noqa: E402  (sets GATEWATCH_HOME to its own folder; overridden below)
+from bench import raw_http  # noqa: E402
 
 
 def _use_home(home: Path) -> None:
@@ -90,6 +94,47 @@ def start(tree: Path, home: Path, workers: int) -> tuple[subprocess.Popen[bytes]
     raise SystemExit("uvicorn did not answer /healthz in 60 s")
 
 
+async def timed_load(url: str, token: str, args: argparse.Namespace, pid: int,
+                     profile_to: Path | None) -> dict[str, object]:
+    rng = random.Random(13)
+    jobs: list[tuple[str, str]] = []
+    while len(jobs) < args.requests + args.concurrency + 1:
+        jobs.extend((name, raw_http.target("/api/v1/events", search_bench.as_params(filters)))
+                    for name, filters in search_bench.typical_queries(rng).items())
+    headers = {"Authorization": f"Bearer {token}"}
+    # Warm-up: one search (fills the longest-span cache), then one per connection, untimed but audited.
+    await raw_http.closed_loop(url, headers, jobs[:1], 1)
+    warm, warm_errors, _ = await raw_http.closed_loop(url, headers, jobs[1:args.concurrency + 1], args.concurrency)
+    timed = jobs[args.concurrency + 1:args.concurrency + 1 + args.requests]
+    spy: list[subprocess.Popen[bytes]] = []
+    cpu0: list[float] = []
+
+    def begin() -> None:
+        cpu0.append(search_bench.server_cpu_s(pid))
+        if profile_to is not None:
+            # --gil: only samples holding the GIL, i.e. where the server's Python CPU goes (not its waits).
+            spy.append(subprocess.Popen([args.py_spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "200",
+                                         "--gil", "--format", "raw", "-o", str(profile_to / "profile.txt")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(1.0)
+
+    latencies, errors, wall = await raw_http.closed_loop(url, headers, timed, args.concurrency, begin)
+    cpu_used = search_bench.server_cpu_s(pid) - cpu0[0]
+    for process in spy:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    everything = [v for values in latencies.values() for v in values]
+    return {
+        "requests": len(everything), "concurrency": args.concurrency, "errors": len(errors) + len(warm_errors),
+        "error_codes": sorted(set(errors + warm_errors)),
+        "warm_up_searches": 1 + sum(len(v) for v in warm.values()),
+        "throughput_rps": round(len(everything) / wall, 1),
+        "server_cpu_ms_per_request": round(cpu_used * 1000 / max(1, len(everything)), 2),
+        "all": search_bench.summary_ms(everything),
+        **{name: search_bench.summary_ms(values) for name, values in latencies.items()},
+    }
+
+
 def run_tree(name: str, tree: Path, seed: Path, args: argparse.Namespace) -> dict[str, object]:
     from sqlalchemy import func, select
 
@@ -104,7 +149,7 @@ def run_tree(name: str, tree: Path, seed: Path, args: argparse.Namespace) -> dic
         _, token = create_user(session, "bench-officer", "officer")
     proc, url = start(tree, home, args.workers)
     try:
-        result = asyncio.run(search_bench.load(url, token, args.requests, args.concurrency, proc.pid))
+        result = raw_http.run(timed_load(url, token, args, proc.pid, home if args.profile else None))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -113,9 +158,9 @@ def run_tree(name: str, tree: Path, seed: Path, args: argparse.Namespace) -> dic
         entries, problems = verify_chain(session)
         searches = session.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "search", AuditEntry.user_name == "bench-officer"))
-    # load() sends one warm-up search before the timed ones.
+    sent = int(result["requests"]) + int(result["warm_up_searches"])  # type: ignore[call-overload]
     result["audit"] = {"entries": entries, "chain_ok": not problems, "searches_recorded": searches,
-                       "every_search_recorded": searches == int(result["requests"]) + 1}  # type: ignore[call-overload]
+                       "every_search_recorded": searches == sent}
     return result
 
 
@@ -127,6 +172,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes per service.")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="py-spy the server during the timed searches.")
+    parser.add_argument("--py-spy", default="py-spy", help="The py-spy executable (e.g. from a venv of its own).")
     args = parser.parse_args()
     seed = prepare(args.events, args.rebuild)
     out: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()},

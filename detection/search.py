@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from detection.labels import LABEL_HELP, LABELS, VEHICLE_LABELS, VEHICLE_WORD, VEHICLES
 from detection.models import Event
 from footage import catalogue, times
+from footage.camera_cache import camera_rows
 from footage.models import Camera, Site
 
 SORTS = ("time", "-time", "score")
@@ -223,11 +224,8 @@ def parse_time(value: str | datetime, timezone: str | None, what: str = "time") 
 def resolve_cameras(session: Session, sites: list[str], gates: list[str], cameras: list[str],
                     site_ids: frozenset[int] | None = None) -> list[CameraInfo]:
     """The cameras the site/gate/camera filters select, that the asker (``site_ids``; None: all) may reach."""
-    # Plain columns, not ORM objects: this runs on every search and reads the camera table whole.
-    rows = session.execute(
-        select(Camera.id, Camera.gate, Camera.timezone, Site.id.label("site_id"), Site.name.label("site"))
-        .join(Site, Camera.site_id == Site.id).order_by(Camera.id)
-    ).all()
+    # This runs on every search and reads the camera table whole: kept for a moment (footage.camera_cache).
+    rows = camera_rows(session)
     reachable = [row for row in rows if site_ids is None or row.site_id in site_ids]
 
     def check(asked: list[str], kind: str, key: str) -> set[str]:

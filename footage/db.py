@@ -43,7 +43,10 @@ def utcnow() -> datetime:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A pool as large as the request threads (anyio's 40): with the default 5 (+10 overflow) a busy service
+        # opened and closed a connection, with its pragmas, for most requests.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40,
+                               max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -64,18 +67,34 @@ def make_engine(url: str) -> Engine:
 _engines: dict[str, Engine] = {}
 
 
+_last: tuple[object, Engine] | None = None
+
+
 def get_engine() -> Engine:
+    global _last
     settings = get_settings()
+    # Every request asks; resolving the data folder's path (realpath) each time cost ~0.5 ms of CPU a request.
+    # Settings objects are immutable once made, and a changed setting makes a new one (get_settings.cache_clear).
+    last = _last
+    if last is not None and last[0] is settings:
+        return last[1]
     url = settings.resolved_database_url
     if url not in _engines:
         # Before the database file or anything else under the data folder is created: private to this user.
         secure_home()
         _engines[url] = make_engine(url)
+    _last = (settings, _engines[url])
     return _engines[url]
 
 
 def reset_engines() -> None:
     """Dispose of cached engines (tests and forked workers switch databases)."""
+    global _last
+    from footage import camera_cache  # late: it imports the models, which import this module
+
+    camera_cache.clear()
+    _factories.clear()
+    _last = None
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
@@ -83,13 +102,25 @@ def reset_engines() -> None:
 
 def forget_engines_after_fork() -> None:
     """Drop the cached engines in a forked child without closing the parent's connections (their sockets)."""
+    global _last
     for engine in _engines.values():
         engine.dispose(close=False)
     _engines.clear()
+    _last = None
+    _factories.clear()
+
+
+_factories: dict[int, tuple[Engine, sessionmaker[Session]]] = {}
 
 
 def session_factory() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    # One sessionmaker per engine: each new one makes a Session subclass and sets up its event dispatch, which
+    # cost more CPU than the rest of a request's session handling.
+    engine = get_engine()
+    found = _factories.get(id(engine))
+    if found is None or found[0] is not engine:
+        found = _factories[id(engine)] = (engine, sessionmaker(bind=engine, expire_on_commit=False))
+    return found[1]
 
 
 @contextmanager

@@ -108,3 +108,7 @@ class UploadClaim(Base):
 
     upload_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Last: registers the session hooks that keep the camera cache true in every process that can change cameras.
+from footage import camera_cache  # noqa: E402,F401

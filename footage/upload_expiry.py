@@ -9,7 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from datetime import UTC, datetime
 
+from sqlalchemy import delete
+
+from footage.db import session_scope
+from footage.models import UploadClaim
 from footage.periodic import Every
 from footage.settings import get_settings
 from footage.storage import STAGING, store_dir
@@ -45,7 +50,27 @@ def expire_abandoned(max_age_s: float | None = None, now: float | None = None) -
                 removed.append(path.name)
     if removed:
         log.info("removed %d abandoned upload(s) older than %.0f s: %s", len(removed), max_age, ", ".join(removed))
+    prune_claims(max_age, moment)
     return removed
+
+
+def prune_claims(max_age_s: float, now: float) -> int:
+    """Delete import claims older than ``max_age_s`` whose upload is gone; how many went.
+
+    A claim only has to outlive its upload's state file: while that exists, the claim is what refuses a second
+    import; once the upload is gone, a write to it gets 404 anyway. The age bound keeps a claim whose state file
+    is briefly missing (being replaced) from going early.
+    """
+    cutoff = datetime.fromtimestamp(now - max_age_s, UTC)
+    present = [p.stem for p in uploads_dir().glob("*.json")]
+    with session_scope() as session:
+        query = delete(UploadClaim).where(UploadClaim.claimed_at < cutoff)
+        if present:
+            query = query.where(UploadClaim.upload_id.not_in(present))
+        pruned = session.execute(query).rowcount or 0
+    if pruned:
+        log.info("pruned %d import claim(s) of uploads gone for over %.0f s", pruned, max_age_s)
+    return pruned
 
 
 class UploadJanitor(Every):

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.auth import Principal
-from api.deps import DbSession, current_principal
+from api.deps import DbSession, principal_of
 from api.models import Role
 from footage.settings import get_settings
 
@@ -41,7 +41,7 @@ PAGE_HEADERS = {
 def _signed_in(request: Request, session: DbSession) -> Principal | None:
     """Who holds this request's session cookie (or bearer token), or None when nobody is signed in."""
     try:
-        return current_principal(request, session)
+        return principal_of(request, session)
     except HTTPException:
         return None
 

@@ -46,7 +46,7 @@ class SearchParams(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-def search_params(
+async def search_params(  # async: pure validation, no thread hand-off
     site: list[str] = Query([], description="Site name; repeat for several."),
     gate: list[str] = Query([], description="Gate name (any case); repeat for several."),
     camera: list[str] = Query([], description="Camera id; repeat for several."),
