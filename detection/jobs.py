@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from detection.models import Event, EventThumbnail, Job, JobStatus
+from detection.models import Event, EventPlateCrop, EventThumbnail, Job, JobStatus
 from footage.db import utcnow
 from footage.models import Segment, SegmentStatus
 from footage.settings import get_settings
@@ -199,6 +199,8 @@ def complete_job(session: Session, job_id: int, worker: str, events: list[Event]
         EventThumbnail(event_id=event.id, jpeg=jpeg) for event, jpeg in zip(events, thumbnails, strict=True)
         if jpeg is not None
     )
+    session.add_all(EventPlateCrop(event_id=event.id, jpeg=event.plate_crop_jpeg) for event in events
+                    if getattr(event, "plate_crop_jpeg", None))
     segment = session.get(Segment, job.segment_id)
     if segment is not None:
         segment.status = SegmentStatus.INDEXED

@@ -2,12 +2,14 @@
 
 Candidates come from the track's sampled boxes (what indexing stored), so indexing and the backfill of older
 footage choose alike: the largest boxes (the vehicle nearest the camera) first, none too small to carry a legible
-plate. Those frames are decoded, the vehicle cut out, and the sharpest of the large cuts are the ones read.
+plate. Those frames are decoded and the vehicle cut out; the plate is looked for in every cut, and the cuts where
+it was found most surely (weighted by size and sharpness) are the ones read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -17,9 +19,9 @@ PLATE_LABELS = frozenset({"car", "truck", "bus", "motorcycle"})
 MIN_VEHICLE_WIDTH_PX = 90
 """A vehicle narrower than this in the frame has a plate under ~25 px wide: too small to read, not tried."""
 CANDIDATES = 5
-"""Frames decoded per track at most (the largest boxes)."""
+"""Frames decoded, and searched for the plate, per track at most (the largest boxes)."""
 READS = 3
-"""Of those, the frames whose plate is found and read (the sharpest of the large ones)."""
+"""Of those, the frames whose plate is read (two recogniser reads each)."""
 VEHICLE_MARGIN = 0.04
 """The vehicle cut is this fraction of its size larger than its box (boxes shave bumpers, where plates are)."""
 SHARPNESS_WIDTH = 160
@@ -39,6 +41,8 @@ class Candidate:
     """Variance of the Laplacian of the cut, at a fixed width (comparable between frames)."""
     sharpness_t: float = 0.0
     """Time of the decoded frame the cut came from."""
+    plate: Any = None
+    """The plate box found in the cut (a ``reader.PlateBox``), or None."""
 
     def area(self) -> float:
         return max(0.0, self.box[2] - self.box[0]) * max(0.0, self.box[3] - self.box[1])
@@ -88,12 +92,14 @@ def sharpness(crop: np.ndarray) -> float:
 
 
 def best_to_read(candidates: list[Candidate]) -> list[Candidate]:
-    """The READS decoded candidates that are both large and sharp: ranked by area times sharpness, each relative
-    to the track's best, so a slightly smaller but sharp frame beats a large blurred one."""
-    decoded = [c for c in candidates if c.crop is not None and c.crop.size]
-    if not decoded:
+    """The READS candidates with a plate found that are best to read: ranked by the finder's confidence times
+    size and sharpness, each relative to the track's best (a slightly smaller but sharp frame beats a large
+    blurred one)."""
+    found = [c for c in candidates if c.crop is not None and c.crop.size and c.plate is not None]
+    if not found:
         return []
-    top_area = max(c.area() for c in decoded) or 1.0
-    top_sharp = max(c.sharpness for c in decoded) or 1.0
-    ranked = sorted(decoded, key=lambda c: -(c.area() / top_area) * (c.sharpness / top_sharp))
+    top_area = max(c.area() for c in found) or 1.0
+    top_sharp = max(c.sharpness for c in found) or 1.0
+    ranked = sorted(found, key=lambda c: (-float(c.plate.score) * (c.area() / top_area) * (c.sharpness / top_sharp),
+                                          c.t))
     return ranked[:READS]

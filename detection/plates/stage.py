@@ -19,9 +19,12 @@ from detection.decode import Span, iter_frames, read_packets
 from detection.plates.frames import PlateTarget, best_to_read, choose_candidates, sharpness, vehicle_cut
 from detection.plates.reader import PlateBox, PlateReader, crop_jpeg
 from detection.plates.text import vote
+from detection.records import EventRecord
 
 FRAME_TOLERANCE_S = 0.03
 """A decoded frame stands for a track time this close (track times are the detector's frame times, rounded)."""
+MERGE_GAP_S = 1.0
+"""Wanted frames closer than this are decoded in one span."""
 MIN_VOTE_SCORE = 0.35
 """Votes below this are not kept: the reads disagree or the recogniser was unsure."""
 
@@ -81,7 +84,9 @@ def _decode_candidates(path: Path, targets: list[PlateTarget], rotation: int, or
     spans: list[Span] = []
     for t in times:
         start, end = t - FRAME_TOLERANCE_S, t + FRAME_TOLERANCE_S
-        if spans and start <= spans[-1].end_s:
+        # Nearby times share one span: the frames between are decoded anyway (no seek under 2 s), and
+        # iter_frames drops frames the decoder flushes at the end of the file when one span ends among them.
+        if spans and start <= spans[-1].end_s + MERGE_GAP_S:
             spans[-1] = Span(spans[-1].start_s, end)
         else:
             spans.append(Span(max(0.0, start), end))
@@ -115,13 +120,18 @@ def read_plates(path: Path, targets: list[PlateTarget], reader: PlateReader, *, 
         return report
     report.frames_decoded = _decode_candidates(Path(path), tried, rotation,
                                                file_origin if origin_s is None else origin_s)
-    chosen = [(target, candidate) for target in tried for candidate in best_to_read(target.candidates)]
-    boxes = reader.find_in_cuts([c.crop for _, c in chosen if c.crop is not None])
-    found: list[tuple[PlateTarget, np.ndarray, PlateBox]] = [
-        (target, candidate.crop, box) for (target, candidate), box in zip(chosen, boxes, strict=True)
-        if box is not None and candidate.crop is not None
-    ]
-    report.plates_found = len(found)
+    # Every decoded cut is searched for its plate (the finder is cheap and its confidence swings from frame
+    # to frame); the reads go to the frames where the plate was found best.
+    decoded = [(target, c) for target in tried for c in target.candidates if c.crop is not None and c.crop.size]
+    boxes = reader.find_in_cuts([c.crop for _, c in decoded])
+    for (_, candidate), box in zip(decoded, boxes, strict=True):
+        candidate.plate = box
+    found: list[tuple[PlateTarget, np.ndarray, PlateBox]] = []
+    for target in tried:
+        for candidate in best_to_read(target.candidates):
+            assert candidate.crop is not None and candidate.plate is not None
+            found.append((target, candidate.crop, candidate.plate))
+    report.plates_found = sum(1 for box in boxes if box is not None)
     reads = reader.read_many([(crop, box) for _, crop, box in found])
     per_plate = len(reads) // max(1, len(found))
     by_target: dict[int, list[tuple[np.ndarray, PlateBox, list[tuple[str, float]]]]] = {}
@@ -143,3 +153,26 @@ def _matches(text: str, norm: str) -> bool:
     from detection.plates.text import clean_read
 
     return clean_read(text) == norm
+
+
+_shared: PlateReader | None = None
+
+
+def shared_reader() -> PlateReader:
+    """One reader per worker process (its models load on first use and stay)."""
+    global _shared
+    if _shared is None:
+        _shared = PlateReader.load()
+    return _shared
+
+
+def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 0, origin_s: float | None = None,
+                      reader: PlateReader | None = None) -> dict[str, float]:
+    """Read the plates of a segment's new event records in place; return the stage's figures for the job stats."""
+    targets = [PlateTarget(key=i, label=e.label, track=e.track) for i, e in enumerate(events)]
+    report = read_plates(path, targets, reader or shared_reader(), rotation=rotation, origin_s=origin_s)
+    for key, read in report.reads.items():
+        record = events[key]
+        record.plate, record.plate_norm, record.plate_score = read.text, read.norm, read.score
+        record.plate_crop_jpeg = read.crop_jpeg
+    return report.stats()
