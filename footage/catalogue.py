@@ -257,6 +257,7 @@ def camera_to_dict(camera: Camera) -> dict[str, Any]:
         "timezone": camera.timezone,
         "clock_offset_s": camera.clock_offset_s,
         "zones": camera.zones or {},
+        "read_plates": camera.read_plates is not False,
     }
 
 
