@@ -26,6 +26,8 @@ from footage.models import Segment, SegmentStatus
 from footage.settings import get_settings
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+INDEX = "index"
+"""The kind of an indexing job (``detection.plates.backfill`` queues kind "plates")."""
 CLAIM_CANDIDATES = 8
 """Queued jobs tried per claim on SQLite, where another worker may take the first ones between select and update."""
 
@@ -70,7 +72,7 @@ def queue_segments(session: Session, segment_ids: list[int], *, engine: str = "l
     queued: list[Job] = []
     for segment_id in segment_ids:
         active = session.scalar(
-            select(Job).where(Job.segment_id == segment_id, Job.status.in_(ACTIVE))
+            select(Job).where(Job.segment_id == segment_id, Job.status.in_(ACTIVE), Job.kind == INDEX)
         )
         if active is not None:
             continue
@@ -111,19 +113,21 @@ def active_jobs_for(session: Session, segment_ids: Collection[int]) -> list[Job]
     jobs: list[Job] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        jobs.extend(session.scalars(select(Job).where(Job.segment_id.in_(chunk), Job.status.in_(ACTIVE))))
+        jobs.extend(session.scalars(select(Job).where(Job.segment_id.in_(chunk), Job.status.in_(ACTIVE),
+                                                      Job.kind == INDEX)))
     return jobs
 
 
 def claim_job(session: Session, worker: str, *, lease_s: float, engine: str = "local",
-              job_ids: Collection[int] | None = None) -> ClaimedJob | None:
+              job_ids: Collection[int] | None = None, kind: str = "index") -> ClaimedJob | None:
     """Take one queued job (the oldest, or one of ``job_ids``) for ``worker``; None when none is left to take.
 
     PostgreSQL locks the candidate row with SKIP LOCKED so concurrent claimers pass each other; on both databases
     the update is guarded by ``status = 'queued'`` and its row count tells whether this worker won. The caller
     commits.
     """
-    stmt = select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id)
+    # Each kind has its own runner (indexing workers never take a plate-reading job, nor the reverse).
+    stmt = select(Job.id).where(Job.status == JobStatus.QUEUED, Job.kind == kind).order_by(Job.created_at, Job.id)
     if job_ids is not None:
         if not job_ids:
             return None
@@ -147,10 +151,11 @@ def claim_job(session: Session, worker: str, *, lease_s: float, engine: str = "l
             continue
         job = session.get(Job, job_id, populate_existing=True)
         assert job is not None
-        session.execute(
-            update(Segment).where(Segment.id == job.segment_id).values(status=SegmentStatus.INDEXING)
-            .execution_options(synchronize_session=False)
-        )
+        if job.kind == INDEX:
+            session.execute(
+                update(Segment).where(Segment.id == job.segment_id).values(status=SegmentStatus.INDEXING)
+                .execution_options(synchronize_session=False)
+            )
         return ClaimedJob(job_id=job.id, segment_id=job.segment_id, attempt=job.attempts)
     return None
 
@@ -218,10 +223,11 @@ def complete_job(session: Session, job_id: int, worker: str, events: list[Event]
 def _give_up_or_retry(session: Session, job: Job, error: str) -> None:
     job.error = error
     job.lease_until = None
+    # Only an indexing job speaks for its segment's state; another kind (plate reading) leaves it as it is.
+    segment = session.get(Segment, job.segment_id) if job.kind == INDEX else None
     if job.attempts >= job.max_attempts:
         job.status = JobStatus.FAILED
         job.finished_at = utcnow()
-        segment = session.get(Segment, job.segment_id)
         if segment is not None:
             segment.status = SegmentStatus.FAILED
             segment.error = error
@@ -231,7 +237,6 @@ def _give_up_or_retry(session: Session, job: Job, error: str) -> None:
         job.progress = 0.0
         # A re-queued job needs a fresh task on Celery.
         job.stats = {key: value for key, value in (job.stats or {}).items() if key != "dispatched_at"}
-        segment = session.get(Segment, job.segment_id)
         if segment is not None:
             segment.status = SegmentStatus.QUEUED
 
@@ -256,7 +261,7 @@ def release_job(session: Session, job_id: int, worker: str) -> bool:
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None
     job.stats = {key: value for key, value in (job.stats or {}).items() if key != "dispatched_at"}
-    segment = session.get(Segment, job.segment_id)
+    segment = session.get(Segment, job.segment_id) if job.kind == INDEX else None
     if segment is not None:
         segment.status = SegmentStatus.QUEUED
     session.flush()
@@ -295,7 +300,8 @@ def jobs_to_dispatch(session: Session, *, older_than_s: float, now: datetime | N
     """Queued jobs whose task was never sent, or sent longer ago than ``older_than_s`` (a broker may lose it)."""
     now = now or utcnow()
     ids: list[int] = []
-    for job in session.scalars(select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id)):
+    for job in session.scalars(select(Job).where(Job.status == JobStatus.QUEUED, Job.kind == INDEX)
+                               .order_by(Job.created_at, Job.id)):
         sent = (job.stats or {}).get("dispatched_at")
         if sent is None or (now - datetime.fromisoformat(sent)).total_seconds() >= older_than_s:
             ids.append(job.id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -89,9 +90,15 @@ def plate_onnx(models_root: Path) -> Path:
         shutil.copyfile(weights, local)
         try:
             from ultralytics import YOLO
+            from ultralytics.utils import LOGGER
 
-            exported = Path(YOLO(str(local), task="detect").export(
-                format="onnx", imgsz=PLATE_IMGSZ, dynamic=True, simplify=False, verbose=False))
+            level = LOGGER.level
+            LOGGER.setLevel(logging.WARNING)  # the export's banner would land in every job's log
+            try:
+                exported = Path(YOLO(str(local), task="detect").export(
+                    format="onnx", imgsz=PLATE_IMGSZ, dynamic=True, simplify=False, verbose=False))
+            finally:
+                LOGGER.setLevel(level)
         except Exception as exc:  # ultralytics raises many kinds; the operator needs one message
             raise PlateModelError(f"Cannot export {PLATE_FILE} to ONNX ({exc}); check that the onnx package is "
                                   "installed, or turn plate reading off per camera.") from exc
