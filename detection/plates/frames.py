@@ -1,9 +1,9 @@
 """Which frames of a vehicle's track to read its plate from: large and sharp ones, a handful per track.
 
 Candidates come from the track's sampled boxes (what indexing stored), so indexing and the backfill of older
-footage choose alike: the largest boxes (the vehicle nearest the camera) first, none too small to carry a legible
-plate. Those frames are decoded and the vehicle cut out; the plate is looked for in every cut, and the cuts where
-it was found most surely (weighted by size and sharpness) are the ones read.
+footage choose alike: the largest boxes (the vehicle nearest the camera) and a few spread over the track, none
+too small to carry a legible plate. Those frames are decoded and the vehicle cut out; the plate is looked for
+in every cut, and the cuts where it was found most surely (weighted by size and sharpness) are the ones read.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ PLATE_LABELS = frozenset({"car", "truck", "bus", "motorcycle"})
 MIN_VEHICLE_WIDTH_PX = 90
 """A vehicle narrower than this in the frame has a plate under ~25 px wide: too small to read, not tried."""
 CANDIDATES = 5
-"""Frames decoded, and searched for the plate, per track at most (the largest boxes)."""
+"""Frames decoded, and searched for the plate, per track at most."""
+LARGEST = 2
+"""Of those, the largest boxes; the others are spread over the track."""
 READS = 3
 """Of those, the frames whose plate is read (two recogniser reads each)."""
 VEHICLE_MARGIN = 0.04
@@ -62,13 +64,21 @@ class PlateTarget:
 
 
 def choose_candidates(target: PlateTarget, frame_width: int, frame_height: int) -> list[Candidate]:
-    """The largest boxes of a plate-carrying track, wide enough to read, at most CANDIDATES, in time order."""
+    """Up to CANDIDATES boxes of a plate-carrying track, wide enough to read, in time order: the LARGEST biggest
+    ones (the vehicle nearest the camera) and the rest spread evenly over the track. The largest box alone is
+    not enough: a car close under the camera fills the frame with its roof while its plate has left the bottom
+    edge (seen on the toll-gate video: its plate shows only in the first seconds of a six-second pass)."""
     if target.label not in PLATE_LABELS:
         return []
     wide = [Candidate(float(p[0]), (float(p[1]), float(p[2]), float(p[3]), float(p[4])))
             for p in target.track if len(p) >= 5 and (p[3] - p[1]) * frame_width >= MIN_VEHICLE_WIDTH_PX]
-    chosen = sorted(wide, key=lambda c: (-c.area(), c.t))[:CANDIDATES]
-    return sorted(chosen, key=lambda c: c.t)
+    if len(wide) <= CANDIDATES:
+        return wide
+    largest = sorted(wide, key=lambda c: (-c.area(), c.t))[:LARGEST]
+    rest = [c for c in wide if c not in largest]
+    spread = CANDIDATES - len(largest)
+    picks = {round(i * (len(rest) - 1) / max(1, spread - 1)) for i in range(spread)}
+    return sorted(largest + [rest[i] for i in sorted(picks)], key=lambda c: c.t)
 
 
 def vehicle_cut(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
