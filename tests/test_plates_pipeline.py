@@ -4,7 +4,10 @@ none, and the backfill reads plates for events indexed before, from the stored f
 
 from __future__ import annotations
 
+import io
+import json
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -91,6 +94,17 @@ def test_indexing_reads_the_plate_and_the_api_finds_it(gw_home: Path, plate_clip
     crop = client.get(f"/api/v1/events/{read[0].id}/plate.jpg", headers=officer)
     assert crop.status_code == 200 and crop.headers["content-type"] == "image/jpeg"
     assert _audit()[-1][:2] == ("plate_view", f"event:{read[0].id}")
+    # The evidence manifest lists each item's plate read with its score.
+    created = client.post("/api/v1/cases", headers=officer, json={"name": "Toll barrier", "events": [read[0].id]})
+    assert created.status_code == 201, created.text
+    exported = client.post(f"/api/v1/cases/{created.json()['id']}/export", headers=officer, json={"pre": 0, "post": 0})
+    assert exported.status_code == 200, exported.text
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as package:
+        manifest = json.loads(package.read("manifest.json"))
+    listed = {e["id"]: e for clip in manifest["clips"] for e in clip["events"]}
+    assert listed[read[0].id]["plate"] == "浙F·EQ635"
+    assert listed[read[0].id]["plate_score"] == pytest.approx(read[0].plate_score, abs=1e-4)
+
     # Scoped like every event read: a site's manager has no event search, so no plate crops either.
     manager = bearer(make_user("manager", "plate-manager", sites=["Palm Court"]))
     assert client.get(f"/api/v1/events/{read[0].id}/plate.jpg", headers=manager).status_code == 403
