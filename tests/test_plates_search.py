@@ -74,3 +74,34 @@ def test_results_rank_by_closeness_then_score_and_stay_in_scope(client, footage_
     assert other.status_code == 422 and "cursor" in other.text
     refused = client.get("/api/v1/events", params={"plate": "-·-"}, headers=officer)
     assert refused.status_code == 422 and "letters or digits" in refused.text
+
+
+def test_cli_plate_search_and_camera_switch(gw_home: Path, footage_dir: Path) -> None:
+    import json
+
+    from sqlalchemy import select
+    from typer.testing import CliRunner
+
+    from api.cli.main import app as cli_app
+    from api.models import AuditEntry
+    from footage.models import Camera
+
+    ids = _plates(footage_dir)
+    runner = CliRunner()
+    result = runner.invoke(cli_app, ["search", "--plate", "34A-368.37", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["id"], r["plate"]) for r in rows] == [(ids["latin"], "34A-368.37")]
+    assert rows[0]["plate_crop_url"].endswith(f"/events/{ids['latin']}/plate.jpg")
+    with session_scope() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "search")).all()[-1]
+        assert entry.detail["plate"] == "34A-368.37" and entry.detail["results"] == 1
+
+    assert runner.invoke(cli_app, ["cameras", "set", "cam-a", "--plates", "maybe"]).exit_code != 0
+    switched = runner.invoke(cli_app, ["cameras", "set", "cam-a", "--plates", "off", "--json"])
+    assert switched.exit_code == 0, switched.output
+    assert json.loads(switched.stdout)["read_plates"] is False
+    with session_scope() as session:
+        assert session.get(Camera, "cam-a").read_plates is False and session.get(Camera, "cam-b").read_plates
+        change = session.scalars(select(AuditEntry).where(AuditEntry.action == "camera_update")).all()[-1]
+        assert change.detail == {"read_plates": False}
