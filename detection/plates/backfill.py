@@ -112,7 +112,7 @@ def run_plate_job(claimed: ClaimedJob, worker: str, reader: PlateReader, *,
             beat.progress = 0.05
             # A camera whose plate reading was turned off after the job was queued reads nothing.
             report = read_plates(work.path, work.targets if work.read_plates else [], reader,
-                                 rotation=work.rotation)
+                                 rotation=work.rotation, progress=lambda f: setattr(beat, "progress", f))
             if beat.lost:
                 raise JobLost(f"job {claimed.job_id} was taken from this worker")
         with session_scope() as session:

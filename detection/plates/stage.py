@@ -10,6 +10,7 @@ whole frames, so a busy segment costs memory per vehicle, not per frame. The cos
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,8 +107,9 @@ def _decode_candidates(path: Path, targets: list[PlateTarget], rotation: int, or
 
 
 def read_plates(path: Path, targets: list[PlateTarget], reader: PlateReader, *, rotation: int = 0,
-                origin_s: float | None = None) -> StageReport:
-    """Read the plate of each target (vehicle event) from the video file ``path``."""
+                origin_s: float | None = None, progress: Callable[[float], None] | None = None) -> StageReport:
+    """Read the plate of each target (vehicle event) from the video file ``path``; ``progress`` (when given)
+    hears the fraction done after decoding and after the plate search."""
     began = time.perf_counter()
     report = StageReport()
     width, height, file_origin = _frame_size(Path(path), rotation)
@@ -120,6 +122,8 @@ def read_plates(path: Path, targets: list[PlateTarget], reader: PlateReader, *, 
         return report
     report.frames_decoded = _decode_candidates(Path(path), tried, rotation,
                                                file_origin if origin_s is None else origin_s)
+    if progress is not None:
+        progress(0.5)
     # Every decoded cut is searched for its plate (the finder is cheap and its confidence swings from frame
     # to frame); the reads go to the frames where the plate was found best.
     decoded = [(target, c) for target in tried for c in target.candidates if c.crop is not None and c.crop.size]
@@ -132,6 +136,8 @@ def read_plates(path: Path, targets: list[PlateTarget], reader: PlateReader, *, 
             assert candidate.crop is not None and candidate.plate is not None
             found.append((target, candidate.crop, candidate.plate))
     report.plates_found = sum(1 for box in boxes if box is not None)
+    if progress is not None:
+        progress(0.8)
     reads = reader.read_many([(crop, box) for _, crop, box in found])
     per_plate = len(reads) // max(1, len(found))
     by_target: dict[int, list[tuple[np.ndarray, PlateBox, list[tuple[str, float]]]]] = {}
