@@ -3,7 +3,11 @@ the asker's sites still apply, paging, and refusals that say what to fix."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
 
 from detection.models import Event
 from footage.db import session_scope
@@ -38,7 +42,17 @@ def _plates(footage_dir: Path) -> dict[str, int]:
     return ids
 
 
-def test_results_rank_by_closeness_then_score_and_stay_in_scope(client, footage_dir: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def any_db_client(gw_home_any_db: Path) -> Iterator[TestClient]:
+    """The app on SQLite and on the real PostgreSQL server."""
+    from api.app import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def test_results_rank_by_closeness_then_score_and_stay_in_scope(any_db_client: TestClient, footage_dir: Path) -> None:
+    client = any_db_client
     ids = _plates(footage_dir)
     officer = bearer(make_user("officer", "o-all"))
 
