@@ -648,10 +648,15 @@ def summarise_events(session: Session, query: EventQuery, bucket_s: int = 3600,
         bucket = func.max(cast(offset / bucket_s, Integer), 0)
     else:
         bucket = func.greatest(func.floor(offset / bucket_s), 0)
-    rows = session.execute(
-        select(Event.camera_id, bucket.label("b"), func.count().label("n")).where(*conditions)
-        .group_by(Event.camera_id, bucket)
-    ).all()
+    if query.plate:
+        from detection.plates.search import plate_buckets
+
+        rows = plate_buckets(session, query, site_ids, bucket_s)  # the events a plate search lists, counted
+    else:
+        rows = session.execute(
+            select(Event.camera_id, bucket.label("b"), func.count().label("n")).where(*conditions)
+            .group_by(Event.camera_id, bucket)
+        ).all()
     counts: dict[str, list[BucketCount]] = {c.id: [] for c in cameras}
     for camera_id, b, n in rows:
         counts.setdefault(camera_id, []).append(

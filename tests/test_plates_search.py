@@ -71,6 +71,12 @@ def test_results_rank_by_closeness_then_score_and_stay_in_scope(any_db_client: T
     assert found("A1234?", camera="cam-a") == [ids["one_off"], ids["exact_high"], ids["province_other"],
                                                 ids["exact_low"], ids["two_off"]]
     assert found("34a 368 37") == [ids["latin"]]
+    # The timeline's counts are of the same matches.
+    summary = client.get("/api/v1/events/summary", headers=officer, params={
+        "plate": "a12345", "from": "2024-11-07T05:00:00+08:00", "to": "2024-11-07T06:00:00+08:00", "bucket": 3600})
+    assert summary.status_code == 200, summary.text
+    assert {c["camera"]: sum(b["count"] for b in c["counts"]) for c in summary.json()["cameras"]} == {
+        "cam-a": 4, "cam-b": 1}
     assert found("a12345", label="truck") == []  # the other filters still apply
 
     # An officer of one site sees only that site's plates.

@@ -78,6 +78,19 @@ def ranked_matches(session: Session, query: Any, site_ids: frozenset[int] | None
     return [item[4] for item in scored], cameras
 
 
+def plate_buckets(session: Session, query: Any, site_ids: frozenset[int] | None,
+                  bucket_s: int) -> list[tuple[str, int, int]]:
+    """(camera, bucket number, events) of a plate search's matches, for the timeline summary; events that began
+    before the window count in its first bucket, as in the summary of any search."""
+    counts: dict[tuple[str, int], int] = {}
+    rows, _ = ranked_matches(session, query, site_ids)
+    for row in rows:
+        offset = (row.start - query.start).total_seconds()
+        key = (row.camera_id, max(0, int(offset // bucket_s)))
+        counts[key] = counts.get(key, 0) + 1
+    return [(camera, bucket, n) for (camera, bucket), n in sorted(counts.items())]
+
+
 def plate_page(session: Session, query: Any, site_ids: frozenset[int] | None = None) -> Any:
     """One page of a plate search (a ``detection.search.SearchPage``)."""
     from detection.search import SearchPage
@@ -91,4 +104,4 @@ def plate_page(session: Session, query: Any, site_ids: frozenset[int] | None = N
                       next_cursor=_encode(norm, offset + query.limit) if more else None)
 
 
-__all__ = ["PlateQueryError", "check_plate_query", "plate_page", "ranked_matches"]
+__all__ = ["PlateQueryError", "check_plate_query", "plate_buckets", "plate_page", "ranked_matches"]
