@@ -197,6 +197,7 @@ def complete_job(session: Session, job_id: int, worker: str, events: list[Event]
     job = _take_for_finish(session, job_id, worker)
     old_events = select(Event.id).where(Event.segment_id == job.segment_id).scalar_subquery()
     session.execute(delete(EventThumbnail).where(EventThumbnail.event_id.in_(old_events)))
+    session.execute(delete(EventPlateCrop).where(EventPlateCrop.event_id.in_(old_events)))
     session.execute(delete(Event).where(Event.segment_id == job.segment_id))
     session.add_all(events)
     session.flush()

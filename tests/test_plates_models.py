@@ -55,3 +55,28 @@ def test_export_is_cached_by_hash_rebuilt_when_broken_and_needs_no_network(
         assert agreed is not None and agreed.text == "浙F·EQ635"
     finally:
         get_settings.cache_clear()
+
+
+def test_a_missing_plate_model_leaves_indexing_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events are kept without plates and the stats say why; indexing does not fail for a plate model."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from plate_clips import make_clip
+
+    from detection.plates.stage import read_event_plates
+    from detection.records import EventRecord
+    from footage.settings import get_settings
+
+    clip = make_clip(STILL, tmp_path / "toll.mp4")
+    monkeypatch.setenv("GATEWATCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(model, "PLATE_SHA256", "0" * 64)  # the installed file no longer matches the pin
+    get_settings.cache_clear()
+    try:
+        car = EventRecord(label="car", start_s=0.0, end_s=2.0, score=0.9,
+                          track=[[0.0, 0.2, 0.3, 0.8, 0.95], [1.0, 0.2, 0.3, 0.8, 0.95]])
+        stats = read_event_plates(clip, [car], reader=PlateReader(threads=1))
+    finally:
+        get_settings.cache_clear()
+    assert stats == {"plate_error": 1.0}
+    assert car.plate is None and car.plate_norm is None

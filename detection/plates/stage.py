@@ -9,6 +9,7 @@ whole frames, so a busy segment costs memory per vehicle, not per frame. The cos
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,9 +19,12 @@ import numpy as np
 
 from detection.decode import Span, iter_frames, read_packets
 from detection.plates.frames import PlateTarget, best_to_read, choose_candidates, sharpness, vehicle_cut
+from detection.plates.model import PlateModelError
 from detection.plates.reader import PlateBox, PlateReader, crop_jpeg
 from detection.plates.text import vote
 from detection.records import EventRecord
+
+log = logging.getLogger(__name__)
 
 FRAME_TOLERANCE_S = 0.03
 """A decoded frame stands for a track time this close (track times are the detector's frame times, rounded)."""
@@ -174,9 +178,17 @@ def shared_reader() -> PlateReader:
 
 def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 0, origin_s: float | None = None,
                       reader: PlateReader | None = None) -> dict[str, float]:
-    """Read the plates of a segment's new event records in place; return the stage's figures for the job stats."""
+    """Read the plates of a segment's new event records in place; return the stage's figures for the job stats.
+
+    A plate model that cannot be loaded (PlateModelError) does not fail the indexing: the events are kept without
+    plates, the stats say ``plate_error``, and the message goes to the log (`gatewatch plates` can read them once
+    the model is back)."""
     targets = [PlateTarget(key=i, label=e.label, track=e.track) for i, e in enumerate(events)]
-    report = read_plates(path, targets, reader or shared_reader(), rotation=rotation, origin_s=origin_s)
+    try:
+        report = read_plates(path, targets, reader or shared_reader(), rotation=rotation, origin_s=origin_s)
+    except PlateModelError as exc:
+        log.warning("plates not read for %s: %s", Path(path).name, exc)
+        return {"plate_error": 1.0}
     for key, read in report.reads.items():
         record = events[key]
         record.plate, record.plate_norm, record.plate_score = read.text, read.norm, read.score
