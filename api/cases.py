@@ -247,6 +247,9 @@ def find_case(session: Session, principal: Principal, name: str) -> Case | None:
 
 def add_items(session: Session, principal: Principal, case: Case, event_ids: list[int] | None = None,
               ranges: list[RangeRequest] | None = None) -> Case:
+    if case.status == "closed":
+        # A closed case holds no footage against retention: evidence added to it could be purged unnoticed.
+        raise CaseError(f"case {case.name!r} is closed ({case.close_reason}); open a new case for more evidence")
     case.items.extend(_new_items(session, principal, case, event_ids or [], ranges or []))
     session.flush()
     return case
@@ -266,15 +269,20 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
     for item in case.items:
         camera = session.get(Camera, item.camera_id)
         zone = ZoneInfo(camera.timezone if camera else "UTC")
+        # What was seen, so the item says it on any page: the event's own label and colour while it exists.
+        event = session.get(Event, item.event_id) if item.event_id is not None else None
         items.append({
             "id": item.id, "event_id": item.event_id, "camera": item.camera_id,
             "start": item.start.astimezone(zone).isoformat(), "end": item.end.astimezone(zone).isoformat(),
+            "label": event.label if event else None, "colour": event.colour if event else None,
         })
     scope = None if case.scope_sites is None else sorted(
         site.name for site in (session.get(Site, site_id) for site_id in case.scope_sites) if site is not None)
     return {
         "id": case.id, "name": case.name, "reference": case.reference, "created_by": case.created_by,
         "created_at": case.created_at.isoformat(), "scope": scope, "items": items,
+        "status": case.status, "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "close_reason": case.close_reason,
     }
 
 

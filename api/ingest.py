@@ -23,6 +23,7 @@ from api.audit import record
 from detection.jobs import queue_segments
 from detection.models import Job
 from footage.catalogue import (
+    UPLOAD_START_HINT,
     CatalogueError,
     ImportResult,
     ImportStatus,
@@ -133,7 +134,7 @@ def ingest_upload(session: Session, part: Path, sha256: str, size: int, camera_i
     staged = stage_move(part, sha256, size, suffix if 1 < len(suffix) <= 9 and suffix[1:].isalnum() else ".part")
     try:
         result = import_file(session, staged.path, camera_id, stated_start or None, display_name=filename,
-                             name_path=PurePath(filename), staged=staged)
+                             name_path=PurePath(filename), staged=staged, start_hint=UPLOAD_START_HINT)
     except BaseException:
         staged.discard()
         session.rollback()
@@ -168,6 +169,7 @@ def segment_rows(session: Session, camera_id: str) -> list[dict[str, Any]]:
             "start": local_iso(segment.start, camera.timezone),
             "end": local_iso(segment.end, camera.timezone),
             "duration_s": round(segment.duration_s, 3),
+            "size_bytes": segment.size_bytes,
             "fps": segment.fps,
             "codec": segment.codec,
             "width": segment.width,

@@ -1,20 +1,18 @@
-"""Footage lifecycle on the api floor: evidence holds from open cases, audited purges and deletions, settings,
-and the storage status report. HTTP routes and CLI commands are thin shells over these functions.
+"""Footage lifecycle on the api floor: evidence holds from open cases, audited purges and deletions, settings
+(the storage report is ``api.storage_status``). HTTP routes and CLI commands are thin shells over these functions.
 """
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import audit
-from api.models import Case, CaseItem
-from detection.models import Job, JobStatus
+from api.cases import MAX_ROLL_S
+from api.models import AuditEntry, Case, CaseItem
 from footage.catalogue import CatalogueError, UnknownCamera, UnknownSite, validate_zones, zone_of
 from footage.models import Camera, Segment, Site
 from footage.retention import (
@@ -22,16 +20,12 @@ from footage.retention import (
     PurgeReport,
     SegmentHeld,
     delete_segments,
-    effective_retention,
     holding_cases,
     purge,
 )
-from footage.settings import get_settings
 
 OPEN = "open"
 CLOSED = "closed"
-BACKLOG_WARN_H = 8.0
-FREE_WARN_FRACTION = 0.10
 
 
 class LifecycleError(ValueError):
@@ -39,12 +33,18 @@ class LifecycleError(ValueError):
 
 
 def held_ranges(session: Session) -> list[HeldRange]:
-    """Every camera time range an open case holds."""
+    """Every camera time range an open case holds.
+
+    An event's clip is exported with up to MAX_ROLL_S of pre- and post-roll, which may lie in the neighbouring
+    segments; those are held too, so the case exports as fully after a purge as before it.
+    """
+    roll = timedelta(seconds=MAX_ROLL_S)
     rows = session.execute(
-        select(CaseItem.camera_id, CaseItem.start, CaseItem.end, Case.name)
+        select(CaseItem.camera_id, CaseItem.start, CaseItem.end, CaseItem.event_id, Case.name)
         .join(Case, Case.id == CaseItem.case_id).where(Case.status == OPEN)
     ).all()
-    return [HeldRange(r.camera_id, r.start, r.end, r.name) for r in rows]
+    return [HeldRange(r.camera_id, r.start - roll, r.end + roll, r.name) if r.event_id is not None
+            else HeldRange(r.camera_id, r.start, r.end, r.name) for r in rows]
 
 
 def run_purge(session: Session, *, actor: str, dry_run: bool = False, remote_addr: str | None = None,
@@ -53,9 +53,21 @@ def run_purge(session: Session, *, actor: str, dry_run: bool = False, remote_add
     def add_audit(report: PurgeReport) -> None:
         if not dry_run:
             audit.record(session, user_name=actor, action="footage_purge", obj="footage",
-                         detail=report.to_dict(), remote_addr=remote_addr)
+                         detail=report.audit_detail(), remote_addr=remote_addr)
 
     return purge(session, now or datetime.now(UTC), held_ranges(session), dry_run=dry_run, before_commit=add_audit)
+
+
+def last_purge(session: Session) -> datetime | None:
+    """When the last purge ran (its audit entry), or None."""
+    return session.scalar(select(AuditEntry.at).where(AuditEntry.action == "footage_purge")
+                          .order_by(AuditEntry.id.desc()).limit(1))
+
+
+def purge_due(session: Session, interval_s: float, now: datetime | None = None) -> bool:
+    """True when no purge ran in the last ``interval_s`` seconds (or none ever did)."""
+    last = last_purge(session)
+    return last is None or (now or datetime.now(UTC)) - last >= timedelta(seconds=interval_s)
 
 
 def delete_segment(session: Session, segment_id: int, reason: str, *, actor: str,
@@ -139,67 +151,3 @@ def update_site(session: Session, site: Site | str | int, retain_days: int | Non
                  detail={"retain_days": found.retain_days}, remote_addr=remote_addr)
     session.commit()
     return found
-
-
-def _folder_bytes(folder: Path, skip: set[Path] = frozenset()) -> int:  # type: ignore[assignment]
-    if not folder.exists():
-        return 0
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and p not in skip)
-
-
-def _indexing_speed(session: Session) -> float | None:
-    """Footage seconds indexed per wall second, over the finished jobs that recorded their times."""
-    rows = session.execute(
-        select(Segment.start, Segment.end, Job.started_at, Job.finished_at).join(Job, Job.segment_id == Segment.id)
-        .where(Job.status == JobStatus.DONE, Job.kind == "index", Job.started_at.is_not(None),
-               Job.finished_at.is_not(None))
-    ).all()
-    footage = sum((r.end - r.start).total_seconds() for r in rows)
-    wall = sum((r.finished_at - r.started_at).total_seconds() for r in rows)
-    return footage / wall if rows and wall > 0 else None
-
-
-def storage_status(session: Session, site_ids: frozenset[int] | None = None) -> dict[str, Any]:
-    """Per camera footage, retention and holds; the indexing backlog; the data folder by kind; warnings.
-
-    ``site_ids`` limits the cameras (a manager's sites); the data folder figures are the whole machine's.
-    """
-    holds = held_ranges(session)
-    done = set(session.scalars(select(Job.segment_id).where(Job.status == JobStatus.DONE)).all())
-    cameras = [c for c in session.scalars(select(Camera).order_by(Camera.id))
-               if site_ids is None or c.site_id in site_ids]
-    out_cameras, warnings, backlog_s = [], [], 0.0
-    for camera in cameras:
-        segments = session.scalars(select(Segment).where(Segment.camera_id == camera.id)).all()
-        retention = effective_retention(camera)
-        backlog_s += sum(s.duration_s for s in segments if s.id not in done)
-        out_cameras.append({
-            "camera": camera.id, "site": camera.site.name, "segments": len(segments),
-            "hours": round(sum(s.duration_s for s in segments) / 3600, 4),
-            "bytes": sum(s.size_bytes for s in segments),
-            "oldest": min((s.start for s in segments), default=None),
-            "newest": max((s.end for s in segments), default=None),
-            "retain_days": retention,
-            "held_bytes": sum(s.size_bytes for s in segments if holding_cases(s, holds)),
-        })
-        if retention is None:
-            warnings.append(f"camera {camera.id} has no retention: its footage is kept for ever "
-                            f"(set one with 'gatewatch cameras set {camera.id} --retain-days N')")
-    settings = get_settings()
-    home = settings.resolved_home
-    usage = shutil.disk_usage(home if home.exists() else Path("/"))
-    speed = _indexing_speed(session)
-    eta = backlog_s / speed if speed else None
-    if usage.free < usage.total * FREE_WARN_FRACTION:
-        warnings.append(f"under 10 % of the disk is free ({usage.free} of {usage.total} bytes); purge or add space")
-    if eta is not None and eta > BACKLOG_WARN_H * 3600:
-        warnings.append(f"indexing will take {eta / 3600:.1f} h at the measured speed, longer than a night")
-    return {
-        "cameras": out_cameras,
-        "backlog": {"hours": round(backlog_s / 3600, 4), "speed": speed, "eta_s": eta},
-        "data": {"store_bytes": _folder_bytes(settings.store_dir),
-                 "clip_cache_bytes": _folder_bytes(settings.clips_dir),
-                 "uploads_bytes": _folder_bytes(settings.uploads_dir),
-                 "free_bytes": usage.free, "total_bytes": usage.total},
-        "warnings": warnings,
-    }

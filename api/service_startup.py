@@ -62,10 +62,15 @@ class _Every:
 
 
 class _DailyPurge:
-    """Finishes an interrupted purge at start, then purges expired footage once a day, on a thread."""
+    """Finishes an interrupted purge at start, then purges expired footage once a day, on a thread.
 
-    def __init__(self, interval_s: float = 86400.0) -> None:
+    "Once a day" is counted from the last purge in the audit trail, checked hourly, so a service restarted
+    more often than daily still purges (a timer counted from each start never would).
+    """
+
+    def __init__(self, interval_s: float = 86400.0, check_s: float = 3600.0) -> None:
         self.interval_s = interval_s
+        self.check_s = check_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gatewatch-purge", daemon=True)
 
@@ -82,10 +87,13 @@ class _DailyPurge:
                 finish_pending(session)
         except Exception:
             log.exception("finishing an interrupted purge failed; the daily purge retries")
-        while not self._stop.wait(self.interval_s):
+        from api.lifecycle import purge_due
+
+        while not self._stop.wait(self.check_s):
             try:
                 with session_scope() as session:
-                    run_purge(session, actor="service", remote_addr="local")
+                    if purge_due(session, self.interval_s):
+                        run_purge(session, actor="service", remote_addr="local")
             except Exception:
                 log.exception("the daily purge failed; retrying tomorrow (or run 'gatewatch purge')")
 

@@ -40,6 +40,9 @@ CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,99}$")
 SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 START_EXAMPLE = "2024-11-07T05:00:00+08:00"
+CLI_START_HINT = f"pass its start with gatewatch import --start {START_EXAMPLE}"
+UPLOAD_START_HINT = ("pass its start: on the Footage page, type when the recording started (camera time) in "
+                     "the Start time box and upload the file again; through the API, send its start")
 
 
 class CatalogueError(ValueError):
@@ -257,6 +260,8 @@ def camera_to_dict(camera: Camera) -> dict[str, Any]:
         "timezone": camera.timezone,
         "clock_offset_s": camera.clock_offset_s,
         "zones": camera.zones or {},
+        "retain_days": camera.retain_days,
+        "effective_retain_days": camera.retain_days if camera.retain_days is not None else camera.site.retain_days,
         "read_plates": camera.read_plates is not False,
     }
 
@@ -293,8 +298,11 @@ def _start_time(camera: Camera, name_path: PurePath, probed: VideoProbe,
 
 def import_file(session: Session, path: str | Path, camera_id: str, stated_start: str | datetime | None = None, *,
                 display_name: str | None = None, name_path: PurePath | None = None,
-                staged: StagedFile | None = None, progress: Callable[[int], None] | None = None) -> ImportResult:
+                staged: StagedFile | None = None, progress: Callable[[int], None] | None = None,
+                start_hint: str = CLI_START_HINT) -> ImportResult:
     """Import one video file as a segment of ``camera_id``; flushes, the caller commits.
+
+    ``start_hint`` says how this caller's user states a start (the CLI's ``--start``, the web page's field).
 
     ``display_name`` is what the result and the segment call the file (default: the path as given);
     ``name_path`` is what the start time is read from (default: the path, so Dahua's dated folders count).
@@ -326,7 +334,7 @@ def import_file(session: Session, path: str | Path, camera_id: str, stated_start
     if timing is None:
         return refuse(
             f"{name_path.name}: no start time: its name follows no known recorder pattern and the file carries no "
-            f"creation time; pass the start (gatewatch import --start {START_EXAMPLE}, or the upload's start field)"
+            f"creation time; {start_hint}"
         )
     start, source = timing
     end = start + timedelta(seconds=probed.duration_s)
@@ -356,7 +364,7 @@ def import_file(session: Session, path: str | Path, camera_id: str, stated_start
             f"{name_path.name} ({local_iso(start, zone)} to {local_iso(end, zone)}, start from {source}) overlaps "
             f"segment {other.id} '{other.original_name}' ({local_iso(other.start, zone)} to "
             f"{local_iso(other.end, zone)}) by {shared:.0f} s; "
-            f"if this file's start time is wrong, pass the right one with --start {START_EXAMPLE}"
+            f"if this file's start time is wrong, {start_hint.replace('pass its start', 'pass the right one')}"
         )
 
     suffix = Path(name_path.name).suffix.lower()

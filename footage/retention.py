@@ -58,11 +58,18 @@ class PurgeReport:
     clips_removed: int = 0
     dry_run: bool = False
     holds: list[dict[str, object]] = field(default_factory=list)
+    removed: list[dict[str, object]] = field(default_factory=list)
+    """The segments that went (or, in a dry run, would go): id, camera, start, end, bytes."""
 
     def to_dict(self) -> dict[str, object]:
         return {"segments": self.segments, "hours": round(self.hours, 4), "bytes_removed": self.bytes_removed,
                 "files_removed": self.files_removed, "clips_removed": self.clips_removed,
-                "dry_run": self.dry_run, "holds": self.holds}
+                "dry_run": self.dry_run, "removed": self.removed, "holds": self.holds}
+
+    def audit_detail(self) -> dict[str, object]:
+        """What the audit entry keeps: written before the files go, so no file or clip counts (they would read 0)."""
+        return {"segments": self.segments, "hours": round(self.hours, 4), "bytes_removed": self.bytes_removed,
+                "segment_ids": [r["segment"] for r in self.removed], "holds": self.holds}
 
 
 def effective_retention(camera: Camera) -> int | None:
@@ -189,6 +196,11 @@ def delete_segments(session: Session, segments: list[Segment]) -> tuple[int, int
     return finish_pending(session)
 
 
+def _brief(segment: Segment) -> dict[str, object]:
+    return {"segment": segment.id, "camera": segment.camera_id, "start": segment.start.isoformat(),
+            "end": segment.end.isoformat(), "bytes": segment.size_bytes}
+
+
 def purge(session: Session, now: datetime, holds: list[HeldRange], *, dry_run: bool = False,
           before_commit: object = None) -> PurgeReport:
     """Delete expired, unheld footage; the report says what went and which holds kept what.
@@ -205,8 +217,8 @@ def purge(session: Session, now: datetime, holds: list[HeldRange], *, dry_run: b
     going = {s.id for s in plan.expired}
     kept_paths = set(session.scalars(select(Segment.path).where(Segment.id.not_in(going))).all()) if going else set()
     report.bytes_removed = sum({s.path: s.size_bytes for s in plan.expired if s.path not in kept_paths}.values())
-    report.holds = [{"segment": s.id, "camera": s.camera_id, "bytes": s.size_bytes, "cases": cases}
-                    for s, cases in plan.held]
+    report.removed = [_brief(s) for s in plan.expired]
+    report.holds = [{**_brief(s), "cases": cases} for s, cases in plan.held]
     if callable(before_commit):
         before_commit(report)
     if dry_run or not plan.expired:

@@ -11,6 +11,9 @@ from api import lifecycle
 from api.cases import CaseForbidden, find_case
 from api.cli.common import cli_user, console, database, fail, print_json
 from api.cli.evidence import _operator
+from api.ingest import segment_rows
+from api.storage_status import storage_status
+from footage.catalogue import CatalogueError
 from footage.retention import SegmentHeld
 
 LOCAL = "local"
@@ -44,9 +47,33 @@ def register(app: typer.Typer) -> None:
         verb = "would remove" if dry_run else "removed"
         console.print(f"{verb} {report['segments']} segment(s), {report['hours']:.2f} h, "
                       f"{human_bytes(int(report['bytes_removed']))}", highlight=False)  # type: ignore[call-overload]
+        for gone in report["removed"]:  # type: ignore[attr-defined]
+            console.print(f"  {'would remove' if dry_run else 'removed'} segment {gone['segment']} ({gone['camera']}, "
+                          f"{_short(gone['start'])} to {_short(gone['end'])} UTC, {human_bytes(gone['bytes'])})",
+                          highlight=False)
         for hold in report["holds"]:  # type: ignore[attr-defined]
             console.print(f"kept segment {hold['segment']} ({hold['camera']}): held by {', '.join(hold['cases'])}",
                           highlight=False)
+
+    @segments.command("list")
+    def segments_list(
+        camera_id: str = typer.Argument(..., help="The camera's id."),
+        json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """The camera's segments, oldest first: id, file, times (camera time), size, indexing."""
+        with database() as session:
+            try:
+                rows = segment_rows(session, camera_id)
+            except CatalogueError as exc:
+                fail(str(exc))
+        if json_out:
+            print_json(rows)
+            return
+        for row in rows:
+            typer.echo(f"{row['id']}: {row['original_name']}, {_short(row['start'])} to {_short(row['end'])}, "
+                       f"{human_bytes(row['size_bytes'])}, {row['status']}")
+        if not rows:
+            console.print(f"camera {camera_id!r} has no footage yet")
 
     @segments.command("delete")
     def segments_delete(
@@ -85,28 +112,40 @@ def register(app: typer.Typer) -> None:
     def status_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """Footage per camera, retention and holds, indexing backlog, the data folder and free space."""
         with database() as session:
-            data = lifecycle.storage_status(session)
+            data = storage_status(session)
         if json_out:
             print_json(data)
             return
         _print_status(data)
 
 
+def _short(iso: str | None) -> str:
+    """'2024-11-07 05:20:00' of an ISO time (the camera's own clock when it carries the camera's offset)."""
+    return iso[:19].replace("T", " ") if iso else "-"
+
+
 def _print_status(data: dict[str, Any]) -> None:
-    table = Table(title="Footage")
-    for column in ("camera", "site", "hours", "size", "oldest", "newest", "retention", "held"):
+    table = Table(title="Footage (times in camera time)")
+    for column in ("camera", "site", "hours", "size", "oldest", "newest", "retention", "held", "next purge"):
         table.add_column(column)
     for row in data["cameras"]:
+        due = row["purge_due"]
         table.add_row(row["camera"], row["site"], f"{row['hours']:.2f}", human_bytes(row["bytes"]),
-                      str(row["oldest"] or "-"), str(row["newest"] or "-"),
-                      f"{row['retain_days']} d" if row["retain_days"] else "keep", human_bytes(row["held_bytes"]))
+                      _short(row["oldest"])[:16], _short(row["newest"])[:16],
+                      f"{row['retain_days']} d ({row['retention_from']})" if row["retain_days"] else "keep",
+                      human_bytes(row["held_bytes"]) + (f" ({', '.join(row['held_by'])})" if row["held_by"] else ""),
+                      f"{due['segments']}, {human_bytes(due['bytes'])}" if due["segments"] else "-")
     out = console
     out.print(table)
+    last = data["next_purge"]["last_run"]
+    out.print(f"next purge: {data['next_purge']['segments']} segment(s), {human_bytes(data['next_purge']['bytes'])}"
+              f"; last run {_short(last) + ' UTC' if last else 'never'}", highlight=False)
     backlog, disk = data["backlog"], data["data"]
     eta = f"{backlog['eta_s'] / 3600:.1f} h" if backlog["eta_s"] is not None else "unknown (no timed jobs yet)"
     out.print(f"indexing backlog: {backlog['hours']:.2f} h of footage, estimated {eta}", highlight=False)
     out.print(f"store {human_bytes(disk['store_bytes'])}, clip cache {human_bytes(disk['clip_cache_bytes'])}, "
               f"uploads {human_bytes(disk['uploads_bytes'])}; free {human_bytes(disk['free_bytes'])} of "
-              f"{human_bytes(disk['total_bytes'])}", highlight=False)
+              f"{human_bytes(disk['total_bytes'])}, {human_bytes(disk['room_bytes'])} usable for imports",
+              highlight=False)
     for warning in data["warnings"]:
         out.print(f"[yellow]warning:[/] {warning}", highlight=False)

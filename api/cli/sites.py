@@ -95,7 +95,9 @@ def register(app: typer.Typer) -> None:
         for row in rows:
             zones = f", zones: {', '.join(row['zones'])}" if row["zones"] else ""
             offset = f", clock {row['clock_offset_s']:+g} s" if row["clock_offset_s"] else ""
-            typer.echo(f"{row['id']}: {row['site']}, {row['gate']} ({row['timezone']}{offset}{zones})")
+            days = row["effective_retain_days"]
+            kept = f"kept {days} d" + ("" if row["retain_days"] else " (site default)") if days else "kept for ever"
+            typer.echo(f"{row['id']}: {row['site']}, {row['gate']} ({row['timezone']}{offset}{zones}); {kept}")
         if not rows:
             console.print("no cameras yet; add one with 'gatewatch cameras add ID --site NAME --gate GATE'")
 
@@ -126,17 +128,22 @@ def register(app: typer.Typer) -> None:
         if plates is not None and plates.lower() not in ("on", "off"):
             fail(f"--plates {plates!r}: give on or off")
         try:
-            zones = dict(parse_zone(spec) for spec in zone) if zone else None
+            pairs = [parse_zone(spec) for spec in zone]
+            if len({name for name, _ in pairs}) < len(pairs):
+                raise CatalogueError("a zone is given twice; give each zone a different name")
+            zones = dict(pairs) if zone else None
             kwargs: dict[str, object] = {} if retain_days is None else {"retain_days": retain_days or None}
             if plates is not None:
                 kwargs["read_plates"] = plates.lower() == "on"
             with database() as session:
                 camera = lifecycle.update_camera(session, camera_id, actor=cli_user(), remote_addr=LOCAL,
                                                  gate=gate, timezone=timezone, zones=zones, **kwargs)
-                data = {**camera_to_dict(camera), "retain_days": camera.retain_days}
+                data = camera_to_dict(camera)
         except (CatalogueError, lifecycle.LifecycleError) as exc:
             fail(str(exc))
         if json_out:
             print_json(data)
         else:
-            console.print(f"updated camera {camera_id!r}", highlight=False)
+            days = data["effective_retain_days"]
+            console.print(f"updated camera {camera_id!r}: footage kept {f'{days} days' if days else 'for ever'}"
+                          + ("" if data["retain_days"] or not days else " (the site's default)"), highlight=False)

@@ -33,7 +33,8 @@ def _conflict_or_invalid(exc: CatalogueError) -> int:
 def get_sites(session: DbSession, principal: CurrentPrincipal) -> list[SiteOut]:
     """The sites the caller may reach, each with its cameras' ids."""
     sites = list_sites(session, principal.site_ids)
-    return [SiteOut(id=site.id, name=site.name, cameras=[c.id for c in site.cameras]) for site in sites]
+    return [SiteOut(id=site.id, name=site.name, cameras=[c.id for c in site.cameras], retain_days=site.retain_days)
+            for site in sites]
 
 
 @router.post("/sites", response_model=SiteOut, status_code=status.HTTP_201_CREATED)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 from api import lifecycle
 from api.auth import Principal
 from api.cases import CaseForbidden, CaseNotFound, case_dict, get_case
 from api.deps import DbSession, client_addr, require_role
+from api.schemas.footage import CameraOut
 from api.schemas.lifecycle import CameraPatch, CaseClose, SitePatch, StatusOut
+from api.storage_status import storage_status
 from footage.catalogue import CatalogueError, UnknownCamera, UnknownSite, camera_to_dict
 from footage.retention import SegmentHeld
 
@@ -19,6 +21,8 @@ router = APIRouter(tags=["footage lifecycle"])
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 Investigator = Annotated[Principal, Depends(require_role("admin", "officer"))]
 Viewer = Annotated[Principal, Depends(require_role("admin", "manager"))]
+# Row ids beyond what the databases store are a 422, not an overflow inside the driver.
+Id = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def _refused(exc: Exception) -> HTTPException:
@@ -31,7 +35,7 @@ def _refused(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
 
-@router.patch("/cameras/{camera_id}")
+@router.patch("/cameras/{camera_id}", response_model=CameraOut)
 def patch_camera(camera_id: str, body: CameraPatch, request: Request, session: DbSession,
                  principal: Admin) -> dict[str, Any]:
     """Change a camera's retention, gate, time zone, zones or plate reading (only the fields sent)."""
@@ -41,11 +45,11 @@ def patch_camera(camera_id: str, body: CameraPatch, request: Request, session: D
                                          remote_addr=client_addr(request), **changes)
     except (CatalogueError, lifecycle.LifecycleError) as exc:
         raise _refused(exc) from exc
-    return {**camera_to_dict(camera), "retain_days": camera.retain_days}
+    return camera_to_dict(camera)
 
 
 @router.patch("/sites/{site_id}")
-def patch_site(site_id: int, body: SitePatch, request: Request, session: DbSession,
+def patch_site(site_id: Id, body: SitePatch, request: Request, session: DbSession,
                principal: Admin) -> dict[str, Any]:
     """Set a site's default retention (null: keep)."""
     try:
@@ -57,7 +61,7 @@ def patch_site(site_id: int, body: SitePatch, request: Request, session: DbSessi
 
 
 @router.delete("/segments/{segment_id}")
-def delete_segment(segment_id: int, request: Request, session: DbSession, principal: Admin,
+def delete_segment(segment_id: Id, request: Request, session: DbSession, principal: Admin,
                    reason: Annotated[str, Query(min_length=1, max_length=2000)]) -> dict[str, Any]:
     """Delete one segment (a wrong upload) with its events; refused (409) while an open case holds it."""
     try:
@@ -68,7 +72,7 @@ def delete_segment(segment_id: int, request: Request, session: DbSession, princi
 
 
 @router.post("/cases/{case_id}/close")
-def close_case(case_id: int, body: CaseClose, request: Request, session: DbSession,
+def close_case(case_id: Id, body: CaseClose, request: Request, session: DbSession,
                principal: Investigator) -> dict[str, Any]:
     """Close a case, releasing its hold on footage."""
     try:
@@ -76,10 +80,10 @@ def close_case(case_id: int, body: CaseClose, request: Request, session: DbSessi
                                     actor=principal.name, remote_addr=client_addr(request))
     except (CaseNotFound, CaseForbidden, lifecycle.LifecycleError) as exc:
         raise _refused(exc) from exc
-    return {**case_dict(session, case), "status": case.status, "close_reason": case.close_reason}
+    return case_dict(session, case)
 
 
 @router.get("/status", response_model=StatusOut)
 def get_status(session: DbSession, principal: Viewer) -> dict[str, Any]:
     """Footage per camera, the indexing backlog, the data folder and warnings; a manager sees their sites."""
-    return lifecycle.storage_status(session, principal.site_ids)
+    return storage_status(session, principal.site_ids)

@@ -40,6 +40,8 @@ class CaseItemOut(BaseModel):
     camera: str
     start: str = Field(description="ISO 8601 with the camera's offset.")
     end: str = Field(description="ISO 8601 with the camera's offset.")
+    label: str | None = Field(None, description="What was seen (the event's label); null for a time range.")
+    colour: str | None = Field(None, description="The vehicle's colour word, when the event has one.")
 
 
 class CaseOut(BaseModel):
@@ -51,6 +53,9 @@ class CaseOut(BaseModel):
     scope: list[str] | None = Field(
         None, description="The sites the case may hold footage of (its opener's); null: every site.")
     items: list[CaseItemOut]
+    status: str = Field("open", description="'open' (its footage is held against retention) or 'closed'.")
+    closed_at: str | None = None
+    close_reason: str | None = None
 
 
 class ExportOptions(BaseModel):

@@ -20,6 +20,7 @@ class SiteOut(BaseModel):
     id: int
     name: str
     cameras: list[str] = Field(description="Ids of the site's cameras.")
+    retain_days: int | None = Field(None, description="Days the site's footage is kept by default; null: keep.")
 
 
 class CameraCreate(BaseModel):
@@ -41,6 +42,10 @@ class CameraOut(BaseModel):
     timezone: str
     clock_offset_s: float
     zones: dict[str, list[list[float]]]
+    retain_days: int | None = Field(None, description="The camera's own retention in days; null: the site's.")
+    effective_retain_days: int | None = Field(
+        None, description="Days its footage is actually kept (its own, else its site's); null: kept for ever.")
+    read_plates: bool = Field(True, description="Whether indexing reads licence plates on this camera.")
 
 
 class JobBrief(BaseModel):
@@ -57,6 +62,7 @@ class SegmentOut(BaseModel):
     start: str = Field(description="ISO 8601 with the camera's offset.")
     end: str = Field(description="ISO 8601 with the camera's offset.")
     duration_s: float
+    size_bytes: int
     fps: float
     codec: str
     width: int

@@ -24,7 +24,8 @@ export class CasePanel {
     const select = this.$("case-select");
     select.replaceChildren(
       el("option", { value: "" }, "New case…"),
-      ...cases.map((c) => el("option", { value: String(c.id) }, c.reference ? `${c.name} (${c.reference})` : c.name)),
+      ...cases.map((c) => el("option", { value: String(c.id) },
+        `${c.reference ? `${c.name} (${c.reference})` : c.name}${c.status === "closed" ? " · closed" : ""}`)),
     );
     if (selectId != null) select.value = String(selectId);
     await this.show(select.value);
@@ -46,7 +47,9 @@ export class CasePanel {
         const from = wallOf(item.start);
         const to = wallOf(item.end);
         // What was seen first: items of one gate and morning look alike by time alone.
-        const seen = item.event_id != null ? this.facts(item.event_id) : "";
+        // The server says it (label, colour) for every item; this session's search results are the fallback.
+        const said = [item.label, item.colour].filter(Boolean).join(", ");
+        const seen = said || (item.event_id != null ? this.facts(item.event_id) : "");
         return el(
           "li",
           { dataset: { item: item.id } },

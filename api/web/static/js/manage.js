@@ -3,6 +3,7 @@
 
 import { api, el, notice, showWho } from "./api.js";
 import { duration, isoInZone, wallOf, wallToMs } from "./time.js";
+import { refreshStorage } from "./storage.js";
 import { Upload } from "./upload.js";
 
 // Every few seconds while something is being indexed; less often once all is done.
@@ -77,6 +78,11 @@ function uploadOne(file, cam, stated) {
     return;
   }
   // Ask before sending a byte: without a start the server would refuse the file once it had all of it.
+  askStart(row, said, bar, state, outcome, resume, file, cam);
+}
+
+// A start field and an Upload button in the file's row; sending waits until a start is typed.
+function askStart(row, said, bar, state, outcome, resume, file, cam) {
   bar.hidden = true;
   state.textContent = "Waiting for its start time";
   const input = el("input", { type: "datetime-local", step: "1", class: "u-row-start", required: true });
@@ -93,6 +99,7 @@ function uploadOne(file, cam, stated) {
     }
     ask.remove();
     outcome.textContent = "";
+    row.classList.remove("failed");
     said.textContent = `Start as you stated: ${wallOf(start).date} ${wallOf(start).time} (camera time, ${cam.timezone})`;
     bar.hidden = false;
     send(row, bar, state, outcome, resume, file, cam, start, null);
@@ -101,6 +108,7 @@ function uploadOne(file, cam, stated) {
 }
 
 function send(row, bar, state, outcome, resume, file, cam, start, fromName) {
+  const said = row.querySelector("p.muted");
   const upload = new Upload(file, {
     camera: cam.id,
     start,
@@ -120,7 +128,14 @@ function send(row, bar, state, outcome, resume, file, cam, start, fromName) {
       const result = await upload.run();
       bar.value = file.size;
       showOutcome(row, bar, state, outcome, result, start, fromName);
+      if (result.status === "refused" && !start && /no start time/.test(result.error || "")) {
+        // The name looked timed to the page but not to the server: ask for the start in this row.
+        outcome.textContent = "The server found no start time in this file's name or recording. Type when it started and upload it again.";
+        askStart(row, said, bar, state, outcome, resume, file, cam);
+        return;
+      }
       refreshSegments();
+      refreshStorage();
     } catch (err) {
       row.classList.add("failed");
       bar.hidden = true;
@@ -129,7 +144,7 @@ function send(row, bar, state, outcome, resume, file, cam, start, fromName) {
       resume.hidden = err.status >= 400 && err.status < 500;
     }
   };
-  resume.addEventListener("click", go);
+  resume.onclick = go; // a property, not a listener: a row sent again must not resume its earlier upload too
   go();
 }
 
@@ -218,6 +233,8 @@ function showCameras() {
         el("strong", {}, c.gate),
         el("span", { class: "muted small" }, `${c.id} · ${c.timezone}`),
         Object.keys(c.zones || {}).length ? el("span", { class: "small" }, `zones: ${Object.keys(c.zones).join(", ")}`) : null,
+        el("span", { class: "small muted", dataset: { kept: c.effective_retain_days ?? "" } },
+          c.effective_retain_days != null ? `footage kept ${c.effective_retain_days} days` : "footage kept for ever"),
       ),
     ),
   );
@@ -241,6 +258,7 @@ async function start() {
     cameraSelect.addEventListener("change", () => chooseCamera(cameraSelect.value));
     if (cameras.length) chooseCamera(cameras[0].id);
     else showCameras();
+    refreshStorage();
   } catch (err) {
     notice(err.message);
   }
