@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.database import migrate
-from api.routes import audit, cases, clips, events, footage, jobs, sites, status, system, users, web
+from api.routes import audit, cases, clips, events, footage, jobs, plates, sites, status, system, users, web
 from api.settings import get_api_settings
 from footage.settings import get_settings
 
@@ -42,7 +42,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(system.router)
-    for module in (sites, footage, events, clips, cases, audit, users, jobs, status):
+    for module in (sites, footage, events, clips, cases, audit, users, jobs, status, plates):
         app.include_router(module.router, prefix=API)
     app.include_router(web.router)
     return app

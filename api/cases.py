@@ -308,7 +308,8 @@ def _events_in(session: Session, camera_id: str, start: datetime, end: datetime)
         select(Event).where(Event.camera_id == camera_id, Event.start < end, Event.end > start)
         .order_by(Event.start).limit(MAX_EVENTS_LISTED)
     )
-    return [EventRecordRef(id=e.id, label=e.label, start=e.start, end=e.end) for e in rows]
+    return [EventRecordRef(id=e.id, label=e.label, start=e.start, end=e.end, plate=e.plate,
+                           plate_score=None if e.plate_score is None else round(e.plate_score, 4)) for e in rows]
 
 
 def export_case(session: Session, case: Case, out: Path, *, exported_by: str, pre_s: float = 5.0,

@@ -116,7 +116,7 @@ _UNSET: Any = object()
 
 def update_camera(session: Session, camera_id: str, *, actor: str, remote_addr: str | None = None,
                   retain_days: int | None = _UNSET, gate: str | None = None, timezone: str | None = None,
-                  zones: dict[str, Any] | None = None) -> Camera:
+                  zones: dict[str, Any] | None = None, read_plates: bool | None = None) -> Camera:
     camera = session.get(Camera, camera_id)
     if camera is None:
         raise UnknownCamera(f"no camera {camera_id!r}; see 'gatewatch cameras list'")
@@ -132,6 +132,8 @@ def update_camera(session: Session, camera_id: str, *, actor: str, remote_addr: 
         camera.timezone = changes["timezone"] = timezone
     if zones is not None:
         camera.zones = changes["zones"] = validate_zones(zones)
+    if read_plates is not None:
+        camera.read_plates = changes["read_plates"] = bool(read_plates)
     audit.record(session, user_name=actor, action="camera_update", obj=f"camera:{camera.id}", detail=changes,
                  remote_addr=remote_addr)
     session.commit()

@@ -43,7 +43,8 @@ def _indexing_speed(session: Session) -> float | None:
     """Footage seconds indexed per wall second, over the finished jobs that recorded their times."""
     query = (select(Segment.start, Segment.end, Job.started_at, Job.finished_at)
              .join(Job, Job.segment_id == Segment.id)
-             .where(Job.status == JobStatus.DONE, Job.started_at.is_not(None), Job.finished_at.is_not(None)))
+             .where(Job.status == JobStatus.DONE, Job.kind == "index", Job.started_at.is_not(None),
+                    Job.finished_at.is_not(None)))
     rows = session.execute(query).all()
     footage = sum((r.end - r.start).total_seconds() for r in rows)
     wall = sum((r.finished_at - r.started_at).total_seconds() for r in rows)

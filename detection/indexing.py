@@ -118,7 +118,7 @@ def _read_work(job_id: int) -> _SegmentWork:
         zones = {name: [(float(x), float(y)) for x, y in polygon] for name, polygon in (camera.zones or {}).items()}
         return _SegmentWork(
             path=get_settings().resolved_home / segment.path,
-            camera=CameraSpec(zones=zones),
+            camera=CameraSpec(zones=zones, read_plates=bool(camera.read_plates)),
             rotation=segment.rotation or 0,
             start=segment.start,
             camera_id=segment.camera_id,
@@ -127,7 +127,8 @@ def _read_work(job_id: int) -> _SegmentWork:
 
 
 def event_rows(work: _SegmentWork, records: list[EventRecord]) -> tuple[list[Event], list[bytes | None]]:
-    """Database rows (and their thumbnails) for the pipeline's records, in wall-clock time."""
+    """Database rows (and their thumbnails) for the pipeline's records, in wall-clock time; each row's plate crop
+    rides on it as ``plate_crop_jpeg`` (not a column) for ``complete_job``."""
     events: list[Event] = []
     thumbnails: list[bytes | None] = []
     for record in records:
@@ -146,7 +147,11 @@ def event_rows(work: _SegmentWork, records: list[EventRecord]) -> tuple[list[Eve
             # Track times become offsets from the event's own start, so an event stands on its own.
             track=[[round(point[0] - record.start_s, 3), *(round(v, 4) for v in point[1:])]
                    for point in record.track],
+            plate=record.plate,
+            plate_norm=record.plate_norm,
+            plate_score=record.plate_score,
         ))
+        events[-1].plate_crop_jpeg = record.plate_crop_jpeg  # type: ignore[attr-defined]
         thumbnails.append(record.thumbnail_jpeg)
     return events, thumbnails
 

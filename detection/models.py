@@ -35,12 +35,26 @@ class Event(Base):
     colour: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Sampled boxes [[t_offset_s, x1, y1, x2, y2], ...] in 0..1 coordinates, for overlays and audits.
     track: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
+    # The licence plate read across the track's best frames: as printed (黑A·12345), its search key (upper case,
+    # no separators) and how sure the read is (0..1). None: not a vehicle, plates off, or nothing legible.
+    plate: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    plate_norm: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    plate_score: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class EventThumbnail(Base):
     """The best crop of an event, kept apart so event scans stay narrow."""
 
     __tablename__ = "event_thumbnail"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EventPlateCrop(Base):
+    """The best crop of an event's licence plate (JPEG), kept apart like the thumbnail."""
+
+    __tablename__ = "event_plate_crop"
 
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)

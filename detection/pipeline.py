@@ -142,6 +142,11 @@ def index_segment(
     detection_s = time.perf_counter() - began - cheap_pass_s
     events = tracks_to_events(list(book.tracks.values()), camera.zones)
     events_s = time.perf_counter() - began - cheap_pass_s - detection_s
+    plate_stats: dict[str, float] = {}
+    if camera.read_plates:
+        from detection.plates.stage import read_event_plates
+
+        plate_stats = read_event_plates(path, events, rotation=rotation, origin_s=trace.origin_s)
     if progress is not None:
         progress(1.0)
     return SegmentIndex(
@@ -162,6 +167,7 @@ def index_segment(
             "detect_s": round(timings.get("detect_s", 0.0), 3),
             "track_s": round(timings.get("track_s", 0.0), 3),
             "events_s": round(events_s, 3),
+            **plate_stats,
             "wall_s": round(time.perf_counter() - began, 3),
         },
     )

@@ -11,6 +11,8 @@ class CameraSpec:
 
     zones: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     """Named polygons in 0..1 frame coordinates (x right, y down), as the viewer sees the frame."""
+    read_plates: bool = False
+    """Read the licence plate of each vehicle event (the worker passes the camera's setting, on by default)."""
 
 
 @dataclass
@@ -39,6 +41,14 @@ class EventRecord:
     """The best crop of the object, JPEG-encoded."""
     track: list[list[float]] = field(default_factory=list)
     """Sampled boxes [[t_s, x1, y1, x2, y2], ...] in seconds from segment start and 0..1 coordinates."""
+    plate: str | None = None
+    """The licence plate as shown (黑A·12345, or Latin as printed); None when not read."""
+    plate_norm: str | None = None
+    """The plate's search key (upper case, no separators)."""
+    plate_score: float | None = None
+    """0..1: agreement of the reads times the recogniser's confidence."""
+    plate_crop_jpeg: bytes | None = None
+    """The best crop of the plate, JPEG-encoded."""
 
 
 @dataclass

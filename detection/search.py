@@ -108,6 +108,8 @@ class EventQuery:
     """Vehicle colours as words (any of)."""
     min_score: float | None = None
     """Least detector confidence."""
+    plate: str | None = None
+    """A licence plate (fuzzy: see ``detection.plates.text.match_distance``); results ranked by closeness."""
     sort: str = "time"
     """time (oldest first), -time (newest first) or score (best first)."""
     limit: int = 50
@@ -126,7 +128,7 @@ class EventQuery:
             "time_of_day": str(self.time_of_day) if self.time_of_day else None,
             "label": self.labels, "zone": self.zones, "min_dwell": self.min_dwell,
             "stationary": self.stationary, "colour": self.colours, "min_score": self.min_score,
-            "sort": self.sort, "limit": self.limit, "cursor": self.cursor,
+            "plate": self.plate, "sort": self.sort, "limit": self.limit, "cursor": self.cursor,
         }
 
 
@@ -264,7 +266,7 @@ def make_query(session: Session, *, sites: list[str] | None = None, gates: list[
                zones: list[str] | None = None, min_dwell: float | None = None, stationary: bool = False,
                colours: list[str] | None = None, min_score: float | None = None, sort: str = "time",
                limit: int = 50, cursor: str | None = None,
-               site_ids: frozenset[int] | None = None) -> EventQuery:
+               site_ids: frozenset[int] | None = None, plate: str | None = None) -> EventQuery:
     """An EventQuery from user input; times without an offset are read in the selected cameras' time zone."""
     sites, gates, cameras = _clean(sites, False), _clean(gates, False), _clean(cameras, False)
     chosen = resolve_cameras(session, sites, gates, cameras, site_ids)
@@ -280,6 +282,7 @@ def make_query(session: Session, *, sites: list[str] | None = None, gates: list[
         time_of_day=parse_time_of_day(time_of_day) if time_of_day else None, labels=_clean(labels),
         zones=_clean(zones, False), min_dwell=min_dwell, stationary=stationary, colours=_clean(colours),
         min_score=min_score, sort=sort, limit=limit, cursor=cursor or None, resolved=(site_ids, chosen),
+        plate=plate.strip() if plate and plate.strip() else None,
     )
     _validate(query)
     return query
@@ -415,6 +418,13 @@ def _validate(query: EventQuery) -> None:
                             f"({query.start.isoformat()}); give a 'to' later than 'from'")
     if query.time_of_day and not (query.start and query.end):
         raise InvalidWindow("a time-of-day range needs a window to repeat over; give from and to as well")
+    if query.plate is not None:
+        from detection.plates.search import PlateQueryError, check_plate_query
+
+        try:
+            check_plate_query(query.plate)
+        except PlateQueryError as exc:
+            raise BadFilter(str(exc)) from exc
 
 
 def _conditions(session: Session, query: EventQuery, cameras: list[CameraInfo],
@@ -539,7 +549,14 @@ def build_search(session: Session, query: EventQuery, site_ids: frozenset[int] |
 
 
 def search_events(session: Session, query: EventQuery, site_ids: frozenset[int] | None = None) -> SearchPage:
-    """One page of the events matching ``query`` that the asker may see."""
+    """One page of the events matching ``query`` that the asker may see (a plate query: closest plates first)."""
+    if query.plate:
+        from detection.plates.search import PlateQueryError, plate_page
+
+        try:
+            return plate_page(session, query, site_ids)  # type: ignore[no-any-return]
+        except PlateQueryError as exc:
+            raise BadCursor(str(exc)) from exc
     statement, cameras = build_search(session, query, site_ids)
     rows = list(session.execute(statement).all())
     more = len(rows) > query.limit
@@ -611,10 +628,15 @@ def summarise_events(session: Session, query: EventQuery, bucket_s: int = 3600,
         bucket = func.max(cast(offset / bucket_s, Integer), 0)
     else:
         bucket = func.greatest(func.floor(offset / bucket_s), 0)
-    rows = session.execute(
-        select(Event.camera_id, bucket.label("b"), func.count().label("n")).where(*conditions)
-        .group_by(Event.camera_id, bucket)
-    ).all()
+    if query.plate:
+        from detection.plates.search import plate_buckets
+
+        rows = plate_buckets(session, query, site_ids, bucket_s)  # the events a plate search lists, counted
+    else:
+        rows = session.execute(
+            select(Event.camera_id, bucket.label("b"), func.count().label("n")).where(*conditions)
+            .group_by(Event.camera_id, bucket)
+        ).all()
     counts: dict[str, list[BucketCount]] = {c.id: [] for c in cameras}
     for camera_id, b, n in rows:
         counts.setdefault(camera_id, []).append(

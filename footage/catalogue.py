@@ -257,6 +257,7 @@ def camera_to_dict(camera: Camera) -> dict[str, Any]:
         "zones": camera.zones or {},
         "retain_days": camera.retain_days,
         "effective_retain_days": camera.retain_days if camera.retain_days is not None else camera.site.retain_days,
+        "read_plates": camera.read_plates is not False,
     }
 
 

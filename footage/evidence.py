@@ -69,6 +69,10 @@ class EventRecordRef:
     """When it was first seen (aware)."""
     end: datetime
     """When it was last seen (aware)."""
+    plate: str | None = None
+    """The licence plate read for it (None: not a vehicle, not read, or plate reading off)."""
+    plate_score: float | None = None
+    """How sure that read is, 0..1."""
 
 
 @dataclass
@@ -176,7 +180,8 @@ def build_manifest(header: PackageHeader, key_fingerprint: str, clips: list[tupl
                 ],
                 "events": [
                     {"id": event.id, "label": event.label,
-                     "start": _iso(event.start, clip.timezone), "end": _iso(event.end, clip.timezone)}
+                     "start": _iso(event.start, clip.timezone), "end": _iso(event.end, clip.timezone),
+                     "plate": event.plate, "plate_score": event.plate_score}
                     for event in clip.events
                 ],
             }

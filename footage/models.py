@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from footage.db import Base, UTCDateTime, utcnow
@@ -40,6 +40,8 @@ class Camera(Base):
     zones: Mapped[dict[str, list[list[float]]]] = mapped_column(JSON, default=dict)
     # Days this camera's footage is kept; None: the site's default.
     retain_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Whether indexing reads licence plates on this camera (some sites will not want it).
+    read_plates: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     site: Mapped[Site] = relationship(back_populates="cameras")

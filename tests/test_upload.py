@@ -185,7 +185,8 @@ def test_admin_creates_sites_and_cameras(client: TestClient, admin_headers: dict
               "zones": {"barrier": [[0.1, 0.5], [0.6, 0.5], [0.6, 0.9]]}}
     created = client.post("/api/v1/cameras", json=camera, headers=second_admin)
     assert created.status_code == 201, created.text
-    assert created.json() == {**camera, "clock_offset_s": 0.0, "retain_days": None, "effective_retain_days": None}
+    assert created.json() == {**camera, "clock_offset_s": 0.0, "retain_days": None, "effective_retain_days": None,
+                              "read_plates": True}
     assert client.post("/api/v1/cameras", json=camera, headers=admin_headers).status_code == 409
     bad_zone = {**camera, "id": "oak-2", "zones": {"barrier": [[0.1, 0.5], [1.6, 0.5], [0.6, 0.9]]}}
     refused = client.post("/api/v1/cameras", json=bad_zone, headers=admin_headers)

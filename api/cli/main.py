@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from api.cli import audit, demo, evidence, importing, indexing, lifecycle, searching, serve, sites, users
+from api.cli import audit, demo, evidence, importing, indexing, lifecycle, plates, searching, serve, sites, users
 
 app = typer.Typer(
     name="gatewatch",
@@ -16,7 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (serve, demo, sites, importing, indexing, searching, evidence, users, audit, lifecycle):
+for module in (serve, demo, sites, importing, indexing, searching, evidence, users, audit, lifecycle, plates):
     module.register(app)
 
 

@@ -39,6 +39,8 @@ def register(app: typer.Typer) -> None:
                                         help="Include stationary (parked) objects."),
         colour: list[str] = typer.Option([], "--colour", help="Vehicle colour word (repeatable)."),
         min_score: float | None = typer.Option(None, "--min-score", help="Least detector confidence, 0..1."),
+        plate: str | None = typer.Option(None, "--plate", help="Licence plate, fuzzy (separators and case ignored, "
+                                         "province optional, one wrong character for 5+, ? unknown); closest first."),
         sort: str = typer.Option("time", "--sort", help="time, -time or score."),
         limit: int = typer.Option(50, "--limit", help="Most events to print (1..500)."),
         cursor: str | None = typer.Option(None, "--cursor", help="Continue after a previous page."),
@@ -50,7 +52,7 @@ def register(app: typer.Typer) -> None:
                 query = make_query(
                     session, sites=site, gates=gate, cameras=camera, start=start, end=end, time_of_day=time_of_day,
                     labels=label, zones=zone, min_dwell=min_dwell, stationary=stationary, colours=colour,
-                    min_score=min_score, sort=sort, limit=limit, cursor=cursor,
+                    min_score=min_score, sort=sort, limit=limit, cursor=cursor, plate=plate,
                 )
                 page = search_events(session, query)
                 audit.record(session, user_name=cli_user(), action="search", obj="events",
@@ -62,13 +64,15 @@ def register(app: typer.Typer) -> None:
             print_json(rows)
         else:
             table = Table(box=None)
-            for name in ("id", "camera", "gate", "label", "start", "end", "score", "zones", "dwell s", "colour"):
+            for name in ("id", "camera", "gate", "label", "start", "end", "score", "zones", "dwell s", "colour",
+                         "plate"):
                 table.add_column(name, no_wrap=name in ("id", "camera", "label", "start", "end", "score"))
             for row in rows:
                 table.add_row(str(row["id"]), str(row["camera"]), str(row["gate"]), str(row["label"]),
                               str(row["start"]), str(row["end"]), f"{row['score']:.2f}",
                               ", ".join(row["zones"]),  # type: ignore[arg-type]
-                              f"{row['dwell_s']:.0f}", str(row["colour"] or ""))
+                              f"{row['dwell_s']:.0f}", str(row["colour"] or ""),
+                              f"{row['plate']} ({row['plate_score']:.2f})" if row["plate"] else "")
             if rows:
                 # Results go to stdout (progress and errors go to stderr), wide enough for two full times.
                 Console(width=max(140, shutil.get_terminal_size().columns)).print(table)

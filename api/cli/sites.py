@@ -121,15 +121,20 @@ def register(app: typer.Typer) -> None:
         gate: str | None = typer.Option(None, "--gate", help="The gate it watches."),
         timezone: str | None = typer.Option(None, "--timezone", help="The recorder's IANA time zone."),
         zone: list[str] = typer.Option([], "--zone", help="NAME=x1,y1;x2,y2;... (replaces all zones; repeat)."),
+        plates: str | None = typer.Option(None, "--plates", help="on or off: read licence plates when indexing."),
         json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """Change a camera's retention, gate, time zone or zones."""
+        """Change a camera's retention, gate, time zone, zones or plate reading."""
+        if plates is not None and plates.lower() not in ("on", "off"):
+            fail(f"--plates {plates!r}: give on or off")
         try:
             pairs = [parse_zone(spec) for spec in zone]
             if len({name for name, _ in pairs}) < len(pairs):
                 raise CatalogueError("a zone is given twice; give each zone a different name")
             zones = dict(pairs) if zone else None
-            kwargs = {} if retain_days is None else {"retain_days": retain_days or None}
+            kwargs: dict[str, object] = {} if retain_days is None else {"retain_days": retain_days or None}
+            if plates is not None:
+                kwargs["read_plates"] = plates.lower() == "on"
             with database() as session:
                 camera = lifecycle.update_camera(session, camera_id, actor=cli_user(), remote_addr=LOCAL,
                                                  gate=gate, timezone=timezone, zones=zones, **kwargs)

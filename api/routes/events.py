@@ -42,7 +42,7 @@ def build_query(session: Session, principal: Principal, params: SearchParams) ->
             end=params.to, time_of_day=params.time_of_day, labels=params.label, zones=params.zone,
             min_dwell=params.min_dwell, stationary=params.stationary, colours=params.colour,
             min_score=params.min_score, sort=params.sort, limit=params.limit, cursor=params.cursor,
-            site_ids=principal.site_ids,
+            site_ids=principal.site_ids, plate=params.plate,
         )
     except SearchForbidden as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN) from exc

@@ -38,7 +38,7 @@ def _refused(exc: Exception) -> HTTPException:
 @router.patch("/cameras/{camera_id}", response_model=CameraOut)
 def patch_camera(camera_id: str, body: CameraPatch, request: Request, session: DbSession,
                  principal: Admin) -> dict[str, Any]:
-    """Change a camera's retention, gate, time zone or zones (only the fields sent)."""
+    """Change a camera's retention, gate, time zone, zones or plate reading (only the fields sent)."""
     changes = body.model_dump(exclude_unset=True)
     try:
         camera = lifecycle.update_camera(session, camera_id, actor=principal.name,

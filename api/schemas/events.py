@@ -39,6 +39,8 @@ class SearchParams(BaseModel):
     stationary: bool = Field(False, description="Include stationary (parked) objects.")
     colour: list[str] = Field(default_factory=list, description="Vehicle colour word; repeatable.")
     min_score: float | None = Field(None, ge=0, le=1, description="Least detector confidence.")
+    plate: str | None = Field(None, description="Licence plate, fuzzy (case, spaces, separators ignored; ? for an "
+                              "unknown character); results ranked by closeness then score.")
     sort: str = Field("time", description="time (oldest first), -time (newest first) or score.")
     limit: int = Field(50, ge=1, le=500, description="Most events in a page.")
     cursor: str | None = Field(None, description="next_cursor of the previous page.")
@@ -59,6 +61,8 @@ async def search_params(  # async: pure validation, no thread hand-off
     stationary: bool = Query(False, description="Include stationary (parked) objects."),
     colour: list[str] = Query([], description="Vehicle colour word; repeatable."),
     min_score: float | None = Query(None, ge=0, le=1, description="Least detector confidence."),
+    plate: str | None = Query(None, max_length=32, description="Licence plate, fuzzy: case, spaces and separators "
+                              "ignored, province optional, one wrong character for 5+, ? for unknown."),
     sort: str = Query("time", pattern="^(time|-time|score)$", description="time, -time or score."),
     limit: int = Query(50, ge=1, le=500, description="Most events in a page."),
     cursor: str | None = Query(None, max_length=500, description="next_cursor of the previous page."),
@@ -67,7 +71,7 @@ async def search_params(  # async: pure validation, no thread hand-off
     return SearchParams.model_validate({
         "site": site, "gate": gate, "camera": camera, "from": from_, "to": to, "time_of_day": time_of_day,
         "label": label, "zone": zone, "min_dwell": min_dwell, "stationary": stationary, "colour": colour,
-        "min_score": min_score, "sort": sort, "limit": limit, "cursor": cursor,
+        "min_score": min_score, "plate": plate, "sort": sort, "limit": limit, "cursor": cursor,
     })
 
 
@@ -90,6 +94,9 @@ class EventOut(BaseModel):
     thumbnail_url: str
     clip_url: str
     segment_id: int
+    plate: str | None = Field(None, description="Licence plate read (黑A·12345, or Latin as printed); null: none.")
+    plate_score: float | None = Field(None, description="0..1: how far the reads agreed, times their confidence.")
+    plate_crop_url: str | None = Field(None, description="The plate crop (JPEG); null when no plate was read.")
 
     @classmethod
     def of(cls, event: Event | Any, camera: CameraInfo) -> EventOut:
@@ -106,6 +113,9 @@ def event_fields(event: Event | Any, camera: CameraInfo) -> dict[str, object]:
         "dwell_zone": event.dwell_zone, "stationary": event.stationary, "colour": event.colour,
         "thumbnail_url": f"{base}{API}/events/{event.id}/thumbnail.jpg",
         "clip_url": f"{base}{API}/events/{event.id}/clip.mp4", "segment_id": event.segment_id,
+        "plate": getattr(event, "plate", None),
+        "plate_score": None if getattr(event, "plate_score", None) is None else round(event.plate_score, 4),
+        "plate_crop_url": f"{base}{API}/events/{event.id}/plate.jpg" if getattr(event, "plate", None) else None,
     }
 
 

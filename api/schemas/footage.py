@@ -45,6 +45,7 @@ class CameraOut(BaseModel):
     retain_days: int | None = Field(None, description="The camera's own retention in days; null: the site's.")
     effective_retain_days: int | None = Field(
         None, description="Days its footage is actually kept (its own, else its site's); null: kept for ever.")
+    read_plates: bool = Field(True, description="Whether indexing reads licence plates on this camera.")
 
 
 class JobBrief(BaseModel):

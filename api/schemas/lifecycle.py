@@ -12,6 +12,7 @@ class CameraPatch(BaseModel):
     gate: str | None = Field(None, min_length=1, max_length=200)
     timezone: str | None = Field(None, max_length=64, description="IANA time zone of the recorder.")
     zones: dict[str, Polygon] | None = Field(None, max_length=50, description="Replaces every zone when given.")
+    read_plates: bool | None = Field(None, description="Read licence plates when indexing this camera's footage.")
 
 
 class SitePatch(BaseModel):

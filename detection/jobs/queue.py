@@ -18,13 +18,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from detection.models import Event, EventThumbnail, Job, JobStatus
+from detection.models import Event, EventPlateCrop, EventThumbnail, Job, JobStatus
 from detection.settings import get_detection_settings
 from footage.catalogue import set_segment_status
 from footage.db import utcnow
 from footage.models import Segment, SegmentStatus
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+INDEX = "index"
+"""The kind of an indexing job (``detection.plates.backfill`` queues kind "plates")."""
 CLAIM_CANDIDATES = 8
 """Queued jobs tried per claim on SQLite, where another worker may take the first ones between select and update."""
 
@@ -57,7 +59,7 @@ def queue_segments(session: Session, segment_ids: list[int], *, engine: str = "l
     max_attempts = get_detection_settings().job_max_attempts
     for segment_id in segment_ids:
         active = session.scalar(
-            select(Job).where(Job.segment_id == segment_id, Job.status.in_(ACTIVE))
+            select(Job).where(Job.segment_id == segment_id, Job.status.in_(ACTIVE), Job.kind == INDEX)
         )
         if active is not None:
             continue
@@ -96,19 +98,21 @@ def active_jobs_for(session: Session, segment_ids: Collection[int]) -> list[Job]
     jobs: list[Job] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        jobs.extend(session.scalars(select(Job).where(Job.segment_id.in_(chunk), Job.status.in_(ACTIVE))))
+        jobs.extend(session.scalars(select(Job).where(Job.segment_id.in_(chunk), Job.status.in_(ACTIVE),
+                                                      Job.kind == INDEX)))
     return jobs
 
 
 def claim_job(session: Session, worker: str, *, lease_s: float, engine: str = "local",
-              job_ids: Collection[int] | None = None) -> ClaimedJob | None:
+              job_ids: Collection[int] | None = None, kind: str = "index") -> ClaimedJob | None:
     """Take one queued job (the oldest, or one of ``job_ids``) for ``worker``; None when none is left to take.
 
     PostgreSQL locks the candidate row with SKIP LOCKED so concurrent claimers pass each other; on both databases
     the update is guarded by ``status = 'queued'`` and its row count tells whether this worker won. The caller
     commits.
     """
-    stmt = select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id)
+    # Each kind has its own runner (indexing workers never take a plate-reading job, nor the reverse).
+    stmt = select(Job.id).where(Job.status == JobStatus.QUEUED, Job.kind == kind).order_by(Job.created_at, Job.id)
     if job_ids is not None:
         if not job_ids:
             return None
@@ -132,7 +136,8 @@ def claim_job(session: Session, worker: str, *, lease_s: float, engine: str = "l
             continue
         job = session.get(Job, job_id, populate_existing=True)
         assert job is not None
-        set_segment_status(session, job.segment_id, SegmentStatus.INDEXING)
+        if job.kind == INDEX:
+            set_segment_status(session, job.segment_id, SegmentStatus.INDEXING)
         return ClaimedJob(job_id=job.id, segment_id=job.segment_id, attempt=job.attempts)
     return None
 
@@ -174,6 +179,7 @@ def complete_job(session: Session, job_id: int, worker: str, events: list[Event]
     job = _take_for_finish(session, job_id, worker)
     old_events = select(Event.id).where(Event.segment_id == job.segment_id).scalar_subquery()
     session.execute(delete(EventThumbnail).where(EventThumbnail.event_id.in_(old_events)))
+    session.execute(delete(EventPlateCrop).where(EventPlateCrop.event_id.in_(old_events)))
     session.execute(delete(Event).where(Event.segment_id == job.segment_id))
     session.add_all(events)
     session.flush()
@@ -181,6 +187,8 @@ def complete_job(session: Session, job_id: int, worker: str, events: list[Event]
         EventThumbnail(event_id=event.id, jpeg=jpeg) for event, jpeg in zip(events, thumbnails, strict=True)
         if jpeg is not None
     )
+    session.add_all(EventPlateCrop(event_id=event.id, jpeg=event.plate_crop_jpeg) for event in events
+                    if getattr(event, "plate_crop_jpeg", None))
     set_segment_status(session, job.segment_id, SegmentStatus.INDEXED)
     job.status = JobStatus.DONE
     job.progress = 1.0
@@ -195,17 +203,20 @@ def complete_job(session: Session, job_id: int, worker: str, events: list[Event]
 def _give_up_or_retry(session: Session, job: Job, error: str) -> None:
     job.error = error
     job.lease_until = None
+    # Only an indexing job speaks for its segment's state; another kind (plate reading) leaves it as it is.
     if job.attempts >= job.max_attempts:
         job.status = JobStatus.FAILED
         job.finished_at = utcnow()
-        set_segment_status(session, job.segment_id, SegmentStatus.FAILED, error)
+        if job.kind == INDEX:
+            set_segment_status(session, job.segment_id, SegmentStatus.FAILED, error)
     else:
         job.status = JobStatus.QUEUED
         job.worker = None
         job.progress = 0.0
         # A re-queued job needs a fresh task on Celery.
         job.stats = {key: value for key, value in (job.stats or {}).items() if key != "dispatched_at"}
-        set_segment_status(session, job.segment_id, SegmentStatus.QUEUED)
+        if job.kind == INDEX:
+            set_segment_status(session, job.segment_id, SegmentStatus.QUEUED)
 
 
 def fail_attempt(session: Session, job_id: int, worker: str, error: str) -> Job:
@@ -228,7 +239,8 @@ def release_job(session: Session, job_id: int, worker: str) -> bool:
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None
     job.stats = {key: value for key, value in (job.stats or {}).items() if key != "dispatched_at"}
-    set_segment_status(session, job.segment_id, SegmentStatus.QUEUED)
+    if job.kind == INDEX:
+        set_segment_status(session, job.segment_id, SegmentStatus.QUEUED)
     session.flush()
     return True
 
@@ -265,7 +277,8 @@ def jobs_to_dispatch(session: Session, *, older_than_s: float, now: datetime | N
     """Queued jobs whose task was never sent, or sent longer ago than ``older_than_s`` (a broker may lose it)."""
     now = now or utcnow()
     ids: list[int] = []
-    for job in session.scalars(select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id)):
+    for job in session.scalars(select(Job).where(Job.status == JobStatus.QUEUED, Job.kind == INDEX)
+                               .order_by(Job.created_at, Job.id)):
         sent = (job.stats or {}).get("dispatched_at")
         if sent is None or (now - datetime.fromisoformat(sent)).total_seconds() >= older_than_s:
             ids.append(job.id)

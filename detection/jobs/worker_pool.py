@@ -201,7 +201,7 @@ class WorkerPool:
         """Queued jobs this pool may claim."""
         from sqlalchemy import func, select
 
-        stmt = select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
+        stmt = select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED, Job.kind == "index")
         if self.config.job_ids is not None:
             if not self.config.job_ids:
                 return 0

@@ -81,6 +81,8 @@ function tile(event, index) {
       "div",
       { class: "tile-text" },
       el("strong", {}, facts),
+      event.plate ? el("span", { class: "plate small", title: `plate read, score ${event.plate_score}` },
+        el("img", { src: event.plate_crop_url, alt: "", loading: "lazy", class: "plate-crop" }), ` ${event.plate}`) : null,
       el("span", { class: "muted small" }, `${event.gate || ""} · ${event.camera} · ${date}`),
       el("span", { class: "small" }, dwell),
       el(
@@ -103,7 +105,7 @@ function tile(event, index) {
 }
 
 function remember(events) {
-  for (const e of events) state.facts.set(String(e.id), [e.label, e.colour].filter(Boolean).join(", "));
+  for (const e of events) state.facts.set(String(e.id), [e.label, e.colour, e.plate].filter(Boolean).join(", "));
 }
 
 function renderTicks() {

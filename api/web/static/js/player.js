@@ -51,7 +51,12 @@ export class Player {
     this.error.hidden = true;
     const url = this.clipUrl(event);
     const { date, time } = wallOf(event.start);
-    this.title.textContent = `${event.label} · ${event.gate || ""} ${event.camera} · ${date} ${time}`;
+    this.title.textContent = `${event.label}${event.plate ? ` ${event.plate}` : ""} · ${event.gate || ""} ${event.camera} · ${date} ${time}`;
+    const plate = this.root.querySelector("#player-plate");
+    if (plate) {
+      plate.hidden = !event.plate_crop_url;
+      if (event.plate_crop_url) plate.src = event.plate_crop_url;
+    }
     this.download.href = `${url}&download=true`;
     this.download.setAttribute("download", `gatewatch-${event.camera}-${date}-${time.replaceAll(":", "")}.mp4`);
     this.startMs = Date.parse(event.start) - this.roll(this.pre) * 1000;

@@ -1,5 +1,5 @@
 // The officer's search form: where (site, gate, camera, zone), when (a window in the camera's time zone),
-// and what (label, dwell, colour). It turns itself into the query the events API takes.
+// and what (label, dwell, colour, plate). It turns itself into the query the events API takes.
 
 import { addDays, dateInZone, duration, isoInZone, offsetMinutes, offsetText, shortDate, timeInZone, wallToMs } from "./time.js";
 import { el } from "./api.js";
@@ -168,6 +168,7 @@ export class SearchForm {
       zone: this.$("f-zone").value,
       min_dwell: dwell && Number(dwell) > 0 ? dwell : "",
       colour: this.$("f-colour").value,
+      plate: this.$("f-plate").value.trim(),
       stationary: this.$("f-stationary").checked ? "true" : "",
       sort: this.$("f-sort").value,
     };

@@ -1,0 +1,196 @@
+"""The plate stage: after a segment's events are known, read the plate of each vehicle event from the file.
+
+Indexing runs it on the events it has just found; the backfill runs it on events stored before plates were read.
+Both hand it the same thing (each vehicle's sampled track), so both choose the same frames. The frames are
+decoded in one forward pass over the file (seeking only across long gaps); only the vehicle cuts are kept, never
+whole frames, so a busy segment costs memory per vehicle, not per frame. The cost is bounded per track:
+``frames.CANDIDATES`` frames decoded, ``frames.READS`` plate searches, two recogniser reads per plate found.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from detection.decode import Span, iter_frames, read_packets
+from detection.plates.frames import PlateTarget, best_to_read, choose_candidates, sharpness, vehicle_cut
+from detection.plates.model import PlateModelError
+from detection.plates.reader import PlateBox, PlateReader, crop_jpeg
+from detection.plates.text import vote
+from detection.records import EventRecord
+
+log = logging.getLogger(__name__)
+
+FRAME_TOLERANCE_S = 0.03
+"""A decoded frame stands for a track time this close (track times are the detector's frame times, rounded)."""
+MERGE_GAP_S = 1.0
+"""Wanted frames closer than this are decoded in one span."""
+MIN_VOTE_SCORE = 0.35
+"""Votes below this are not kept: the reads disagree or the recogniser was unsure."""
+
+
+@dataclass
+class PlateRead:
+    """The plate of one vehicle event."""
+
+    text: str
+    """As shown: 黑A·12345, or a Latin plate as printed."""
+    norm: str
+    """The search key."""
+    score: float
+    """0..1 (see ``text.vote``)."""
+    crop_jpeg: bytes | None
+    """The best plate crop."""
+
+
+@dataclass
+class StageReport:
+    """What the stage did for a segment."""
+
+    reads: dict[int, PlateRead] = field(default_factory=dict)
+    """Per target key, the plate read (targets without a legible plate are absent)."""
+    targets: int = 0
+    """Vehicle events tried (wide enough for a plate)."""
+    frames_decoded: int = 0
+    """Frames decoded for vehicle cuts."""
+    plates_found: int = 0
+    """Plate boxes found (one per read frame at most)."""
+    seconds: float = 0.0
+    """Wall seconds the stage took."""
+
+    def stats(self) -> dict[str, float]:
+        return {"plate_targets": float(self.targets), "plate_frames": float(self.frames_decoded),
+                "plates_found": float(self.plates_found), "plates_read": float(len(self.reads)),
+                "plate_s": round(self.seconds, 3)}
+
+
+def _frame_size(path: Path, rotation: int) -> tuple[int, int, float]:
+    trace = read_packets(path)
+    width, height = trace.width, trace.height
+    if rotation % 180 == 90:
+        width, height = height, width
+    return width, height, trace.origin_s
+
+
+def _decode_candidates(path: Path, targets: list[PlateTarget], rotation: int, origin_s: float) -> int:
+    """Fill each candidate's vehicle cut and sharpness from one pass over the file; return frames decoded."""
+    wanted: dict[float, list] = {}
+    for target in targets:
+        for candidate in target.candidates:
+            wanted.setdefault(round(candidate.t, 3), []).append(candidate)
+    if not wanted:
+        return 0
+    times = sorted(wanted)
+    spans: list[Span] = []
+    for t in times:
+        start, end = t - FRAME_TOLERANCE_S, t + FRAME_TOLERANCE_S
+        # Nearby times share one span: the frames between are decoded anyway (no seek under 2 s), and
+        # iter_frames drops frames the decoder flushes at the end of the file when one span ends among them.
+        if spans and start <= spans[-1].end_s + MERGE_GAP_S:
+            spans[-1] = Span(spans[-1].start_s, end)
+        else:
+            spans.append(Span(max(0.0, start), end))
+    decoded = 0
+    pending = list(times)
+    for _, t, frame in iter_frames(path, spans, every_s=0.0, rotation=rotation, origin_s=origin_s):
+        decoded += 1
+        # Each wanted time takes the decoded frame nearest to it.
+        for wanted_t in [w for w in pending if abs(w - t) <= FRAME_TOLERANCE_S]:
+            for candidate in wanted[wanted_t]:
+                if candidate.crop is None or abs(wanted_t - t) < abs(wanted_t - candidate.sharpness_t):
+                    candidate.crop = vehicle_cut(frame, candidate.box)
+                    candidate.sharpness = sharpness(candidate.crop)
+                    candidate.sharpness_t = t
+        pending = [w for w in pending if w >= t - FRAME_TOLERANCE_S]
+    return decoded
+
+
+def read_plates(path: Path, targets: list[PlateTarget], reader: PlateReader, *, rotation: int = 0,
+                origin_s: float | None = None, progress: Callable[[float], None] | None = None) -> StageReport:
+    """Read the plate of each target (vehicle event) from the video file ``path``; ``progress`` (when given)
+    hears the fraction done after decoding and after the plate search."""
+    began = time.perf_counter()
+    report = StageReport()
+    width, height, file_origin = _frame_size(Path(path), rotation)
+    for target in targets:
+        target.candidates = choose_candidates(target, width, height)
+    tried = [t for t in targets if t.candidates]
+    report.targets = len(tried)
+    if not tried:
+        report.seconds = time.perf_counter() - began
+        return report
+    report.frames_decoded = _decode_candidates(Path(path), tried, rotation,
+                                               file_origin if origin_s is None else origin_s)
+    if progress is not None:
+        progress(0.5)
+    # Every decoded cut is searched for its plate (the finder is cheap and its confidence swings from frame
+    # to frame); the reads go to the frames where the plate was found best.
+    decoded = [(target, c) for target in tried for c in target.candidates if c.crop is not None and c.crop.size]
+    boxes = reader.find_in_cuts([c.crop for _, c in decoded])
+    for (_, candidate), box in zip(decoded, boxes, strict=True):
+        candidate.plate = box
+    found: list[tuple[PlateTarget, np.ndarray, PlateBox]] = []
+    for target in tried:
+        for candidate in best_to_read(target.candidates):
+            assert candidate.crop is not None and candidate.plate is not None
+            found.append((target, candidate.crop, candidate.plate))
+    report.plates_found = sum(1 for box in boxes if box is not None)
+    if progress is not None:
+        progress(0.8)
+    reads = reader.read_many([(crop, box) for _, crop, box in found])
+    per_plate = len(reads) // max(1, len(found))
+    by_target: dict[int, list[tuple[np.ndarray, PlateBox, list[tuple[str, float]]]]] = {}
+    for i, (target, crop, box) in enumerate(found):
+        by_target.setdefault(target.key, []).append((crop, box, reads[i * per_plate:(i + 1) * per_plate]))
+    for key, plates in by_target.items():
+        agreed = vote([r for _, _, rs in plates for r in rs])
+        if agreed is None or agreed.score < MIN_VOTE_SCORE:
+            continue
+        # The crop shown is the plate whose own reads came closest to the agreed plate, most confidently.
+        crop, box, _ = max(plates, key=lambda p: (sum(1 for text, _ in p[2] if _matches(text, agreed.norm)),
+                                                  max((s for _, s in p[2]), default=0.0) * p[1].score))
+        report.reads[key] = PlateRead(agreed.text, agreed.norm, agreed.score, crop_jpeg(crop, box))
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _matches(text: str, norm: str) -> bool:
+    from detection.plates.text import clean_read
+
+    return clean_read(text) == norm
+
+
+_shared: PlateReader | None = None
+
+
+def shared_reader() -> PlateReader:
+    """One reader per worker process (its models load on first use and stay)."""
+    global _shared
+    if _shared is None:
+        _shared = PlateReader.load()
+    return _shared
+
+
+def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 0, origin_s: float | None = None,
+                      reader: PlateReader | None = None) -> dict[str, float]:
+    """Read the plates of a segment's new event records in place; return the stage's figures for the job stats.
+
+    A plate model that cannot be loaded (PlateModelError) does not fail the indexing: the events are kept without
+    plates, the stats say ``plate_error``, and the message goes to the log (`gatewatch plates` can read them once
+    the model is back)."""
+    targets = [PlateTarget(key=i, label=e.label, track=e.track) for i, e in enumerate(events)]
+    try:
+        report = read_plates(path, targets, reader or shared_reader(), rotation=rotation, origin_s=origin_s)
+    except PlateModelError as exc:
+        log.warning("plates not read for %s: %s", Path(path).name, exc)
+        return {"plate_error": 1.0}
+    for key, read in report.reads.items():
+        record = events[key]
+        record.plate, record.plate_norm, record.plate_score = read.text, read.norm, read.score
+        record.plate_crop_jpeg = read.crop_jpeg
+    return report.stats()
