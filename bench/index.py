@@ -77,7 +77,8 @@ def naive_per_frame(path: Path, seconds: float, start_s: float) -> tuple[float, 
     model = Detector.load().yolo
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        container.seek(int(start_s / float(stream.time_base)), stream=stream)
+        if start_s > 0:
+            container.seek(int(start_s / float(stream.time_base)), stream=stream)
         frames = [f.to_ndarray(format="bgr24") for f in container.decode(stream)
                   if f.time is not None and start_s <= f.time < start_s + seconds]
     model.track(frames[0], persist=True, verbose=False, classes=sorted(COCO_LABELS))  # warm-up

@@ -177,7 +177,8 @@ def run_detection(
                             progress(min(1.0, (done + max(0.0, min(t, span.end_s) - span.start_s)) / total))
                 finally:
                     prefetch.close()
-                moving_now = last_detected_t is not None and book.moving_at(last_detected_t)
+                # Over 2 s, not 1: a car creeping across the picture (a few pixels a frame) is still a pass.
+                moving_now = last_detected_t is not None and book.moving_at(last_detected_t, window_s=2.0)
                 covered_until = max(covered_until, stretch.end_s, last_t)
                 if not (follow and moving_now and covered_until < duration_s and followed < MAX_FOLLOW_S):
                     break
