@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from detection.regions import Box, Region, plan_regions, whole_frame, zone_boxes
+from detection.tracking import TRACK_MEMORY_S
 
 MOTION_WIDTH = 160
 """Width of the grey pictures motion boxes are measured on (as the cheap pass)."""
@@ -43,7 +44,7 @@ class SamplingSettings:
     """Detector interval while every moving track is confirmed and moving predictably."""
     birth_frames: int = 3
     """Grid frames at a stretch's start run whole and at the full rate (new and parked objects get tracks)."""
-    refresh_s: float = 1.0
+    refresh_s: float = 2.0
     """A whole frame at least this often: parked vehicles stay tracked, and what motion misses is still seen."""
     young_s: float = 1.0
     """A track younger than this is at its birth: full rate."""
@@ -163,6 +164,7 @@ class SamplingPlanner:
         self.tracks: dict[int, _TrackState] = {}
         self._index = 0
         self._last_detect_t = -math.inf
+        self._previous_detect_t = -math.inf
         self._last_whole_t = -math.inf
         self._previous_grey: np.ndarray | None = None
         self._motion: list[Box] = []
@@ -184,8 +186,9 @@ class SamplingPlanner:
         width, height = self.frame_size
         margin_x, margin_y = s.edge_fraction * width, s.edge_fraction * height
         for track in moving:
-            if t - track.first_t < s.young_s or track.surprised or track.last_t < self._last_detect_t - 1e-6:
-                return True  # birth, an unpredictable move, or missed at the last detector frame (its end?)
+            missed_once = self._previous_detect_t - 1e-6 <= track.last_t < self._last_detect_t - 1e-6
+            if t - track.first_t < s.young_s or track.surprised or missed_once:
+                return True  # birth, an unpredictable move, or just missed at the last detector frame (its end?)
             box = track.predicted(t)
             if box[0] <= margin_x or box[1] <= margin_y or box[2] >= width - margin_x or box[3] >= height - margin_y:
                 return True  # about to leave the frame: its end time needs the full rate
@@ -226,6 +229,7 @@ class SamplingPlanner:
             if not regions:
                 regions = whole
         self._motion = []
+        self._previous_detect_t = self._last_detect_t
         self._last_detect_t = t
         is_whole = len(regions) == 1 and regions[0].is_whole(self.frame_size)
         if is_whole:
@@ -252,6 +256,6 @@ class SamplingPlanner:
             state.velocity = ((new_centre[0] - old_centre[0]) / dt, (new_centre[1] - old_centre[1]) / dt)
             state.last_t = t
             state.sightings += 1
-        # A track unseen for a few seconds has ended (the tracker's memory is shorter).
-        for track_id in [k for k, v in self.tracks.items() if t - v.last_t > 3.0]:
+        # A track unseen for longer than the tracker remembers has ended.
+        for track_id in [k for k, v in self.tracks.items() if t - v.last_t > TRACK_MEMORY_S]:
             del self.tracks[track_id]
