@@ -31,6 +31,12 @@ QUIET = (33.5, 40.5)
 """Seconds of the source with nothing moving (motion pass: no activity between 32.8 s and 41.4 s)."""
 WINDOWS = {"A": (3.2, 19.2), "B": (24.4, 32.8), "C": (41.4, 58.9), "D": (60.8, 68.8)}
 """Stretches of the source that hold its passes (the motion pass's active spans of the source)."""
+EMPTY_EDGED_WINDOWS = {"A": (3.2, 19.2), "B": (24.4, 57.5), "C": (58.0, 68.5)}
+"""The source's passes cut where no moving vehicle is in view, at both ends (the noisy footage uses these).
+
+From the dense reference on the whole source (every frame, `detection.pipeline.dense_reference`): moving
+vehicles are in view 4.6-17.1 s, 25.8-57.1 s and 60.2-66.8 s. WINDOWS B-D start or end with a car in the
+middle of the picture, so a splice made a car appear or vanish there: a bench artefact, not a pass."""
 
 
 @dataclass
@@ -111,26 +117,52 @@ def build(footage_dir: Path, out_dir: Path, minutes: float, passes_per_hour: int
     return video, inserts
 
 
+FADE_S = 2.0
+"""Seconds over which one window's still fades into the next one's (half-way between the two windows)."""
+
+
+def _still_at(frame_no: int, inserts: list[Insert], ends: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The quiet picture at a frame outside the windows: the nearer window's edge, faded half-way between."""
+    t = frame_no / FPS
+    after = next((i for i in inserts if i.at_s > t), None)
+    before = next((i for i in reversed(inserts) if i.at_s <= t), None)
+    if before is None and after is not None:
+        return ends[after.window][0]
+    if after is None and before is not None:
+        return ends[before.window][1]
+    assert before is not None and after is not None
+    end_of_before = before.at_s + before.src_end_s - before.src_start_s
+    middle = (end_of_before + after.at_s) / 2
+    w = float(np.clip((t - (middle - FADE_S / 2)) / FADE_S, 0.0, 1.0))
+    return (1 - w) * ends[before.window][1] + w * ends[after.window][0]
+
+
 def build_noisy(footage_dir: Path, out_dir: Path, minutes: float, passes_per_hour: int = 18,
                 noise_sigma: float = 3.0, drift: float = 12.0, seed: int = 7) -> tuple[Path, list[Insert]]:
-    """A noisy quiet gate stretch: one still of the empty scene with fresh temporal sensor noise on every
-    frame and a slow brightness drift (+-``drift`` grey levels over the file), real passes spliced in;
+    """A noisy quiet gate stretch: stills of the empty scene (each window's own edge) with fresh temporal sensor
+    noise on every frame and a slow brightness drift (+-``drift`` grey levels over the file), real passes spliced in;
     H.264 with a 2 s keyframe interval (what the issue's quiet hour asks for). Cached like ``build``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = f"noisy_street_{minutes:g}min_{passes_per_hour}ph"
+    name = f"noisy_street_{minutes:g}min_{passes_per_hour}ph_v3"  # v3: empty-edged windows, per-window stills
     video, sidecar = out_dir / f"{name}.mp4", out_dir / f"{name}.json"
     if video.exists() and sidecar.exists():
         return video, [Insert(**row) for row in json.loads(sidecar.read_text())["inserts"]]
     source = footage_dir / SOURCE
-    still = np.median(np.stack(_frames(source, *QUIET)[::4]), axis=0).astype(np.float32)
-    height, width = still.shape[:2]
+    # The quiet picture next to each window is that window's own first (or last) second, frozen: the splice
+    # then changes nothing but the noise, so parked cars do not jump and nothing appears or vanishes there.
+    # Between two windows the still of one fades into the next over FADE_S, half-way between them.
+    ends: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for key, (a, b) in EMPTY_EDGED_WINDOWS.items():
+        ends[key] = (np.median(np.stack(_frames(source, a, a + 1.0)), axis=0).astype(np.float32),
+                     np.median(np.stack(_frames(source, b - 1.0, b)), axis=0).astype(np.float32))
+    height, width = ends["A"][0].shape[:2]
     total = int(minutes * 60 * FPS)
     count = max(1, round(passes_per_hour * minutes / 60))
-    names = sorted(WINDOWS)
+    names = sorted(EMPTY_EDGED_WINDOWS)
     slot = total / count
-    inserts = [Insert(names[i % len(names)], int(i * slot + slot / 2) / FPS, *WINDOWS[names[i % len(names)]])
-               for i in range(count)]
-    window_frames = {key: _frames(source, *span) for key, span in WINDOWS.items()}
+    inserts = [Insert(names[i % len(names)], int(i * slot + slot / 2) / FPS,
+                      *EMPTY_EDGED_WINDOWS[names[i % len(names)]]) for i in range(count)]
+    window_frames = {key: _frames(source, *span) for key, span in EMPTY_EDGED_WINDOWS.items()}
     rng = np.random.default_rng(seed)
     part = video.with_suffix(".part.mp4")
     process = (
@@ -155,6 +187,7 @@ def build_noisy(footage_dir: Path, out_dir: Path, minutes: float, passes_per_hou
                 process.stdin.write(np.clip(noisy, 0, 255).astype(np.uint8).tobytes())
                 frame_no += 1
             continue
+        still = _still_at(frame_no, inserts, ends)
         noisy = still + offset + noise_sigma * rng.standard_normal(still.shape, np.float32)
         process.stdin.write(np.clip(noisy, 0, 255).astype(np.uint8).tobytes())
         frame_no += 1

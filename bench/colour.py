@@ -28,7 +28,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from detection.colour import dominant_colour  # noqa: E402
+from detection.colour import dominant_colour, scene_blue_saturation  # noqa: E402
 
 FRAMES = {
     "street_sparse_traffic.mp4": [6.5, 13.0, 28.0, 47.0, 54.0, 64.0],
@@ -97,7 +97,7 @@ def measure(footage: Path) -> dict:
         if key not in cache:
             cache[key] = frame_at(clip_path(footage, row["clip"]), key[1])
         x1, y1, x2, y2 = (int(row[k]) for k in ("x1", "y1", "x2", "y2"))
-        said = dominant_colour(cache[key][y1:y2, x1:x2])
+        said = dominant_colour(cache[key][y1:y2, x1:x2], scene_blue_saturation(cache[key]))
         allowed = set(row["colour"].split("|"))
         if said in allowed:
             right += 1

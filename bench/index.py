@@ -34,14 +34,20 @@ from detection.pipeline import index_segment
 from detection.records import CameraSpec
 detector = Detector.load()
 loaded = time.perf_counter() - t0
-# Plates are read as on a camera with the default setting (on), unless --no-plates.
-result = index_segment(sys.argv[1], CameraSpec(read_plates=sys.argv[2] == "plates"), detector=detector)
-events = [dict(label=e.label, start_s=e.start_s, end_s=e.end_s, stationary=e.stationary, track=e.track)
-          for e in result.events]
-print(json.dumps(dict(events=events, stats=result.stats, load_s=loaded,
-                      conversion_s=getattr(detector, "conversion_s", None), runtime=getattr(detector, "runtime", None),
-                      maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+# Plates are read as on a camera with the default setting (on), unless the first argument is "-".
+spec = CameraSpec(read_plates=sys.argv[1] == "plates")
+for path in sys.argv[2:]:
+    result = index_segment(path, spec, detector=detector)
+    events = [dict(label=e.label, start_s=e.start_s, end_s=e.end_s, stationary=e.stationary, track=e.track)
+              for e in result.events]
+    print(json.dumps(dict(path=path, events=events, stats=result.stats, load_s=loaded,
+                          conversion_s=getattr(detector, "conversion_s", None),
+                          runtime=getattr(detector, "runtime", None),
+                          maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 """
+BUSY = ("motorway_traffic_camera.mp4", "motorway_traffic_camera_vfr.mp4", "street_sparse_traffic.mp4",
+        "street_topdown_traffic.mp4", "parking_aisle_car_detection.mp4")
+"""The shared vehicle clips: something moves in most seconds (the busy side of the bench)."""
 
 
 def _speed(duration_s: float, wall_s: float) -> float:
@@ -73,7 +79,8 @@ def naive_per_frame(path: Path, seconds: float, start_s: float) -> tuple[float, 
     model = Detector.load().yolo
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        container.seek(int(start_s / float(stream.time_base)), stream=stream)
+        if start_s > 0:
+            container.seek(int(start_s / float(stream.time_base)), stream=stream)
         frames = [f.to_ndarray(format="bgr24") for f in container.decode(stream)
                   if f.time is not None and start_s <= f.time < start_s + seconds]
     model.track(frames[0], persist=True, verbose=False, classes=sorted(COCO_LABELS))  # warm-up
@@ -83,17 +90,66 @@ def naive_per_frame(path: Path, seconds: float, start_s: float) -> tuple[float, 
     return (time.perf_counter() - began) / len(frames), len(frames)
 
 
-def run_index(path: Path, detect_fps: float | None, plates: bool = True) -> dict:
+def run_index_many(paths: list[Path], detect_fps: float | None, plates: bool = True) -> list[dict]:
+    """Index the files in one child process (one detector load); one result per file."""
     began = time.perf_counter()
     env = {**os.environ, "YOLO_OFFLINE": "1"}
     if detect_fps:
         env["GATEWATCH_DETECT_FPS"] = str(detect_fps)
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path), "plates" if plates else "-"], cwd=REPO,
+    out = subprocess.run([sys.executable, "-c", CHILD, "plates" if plates else "-", *map(str, paths)], cwd=REPO,
                          capture_output=True, text=True,
                          check=True, env=env)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["process_wall_s"] = time.perf_counter() - began
-    return result
+    results = [json.loads(line) for line in out.stdout.strip().splitlines() if line.startswith("{")]
+    for result in results:
+        result["process_wall_s"] = time.perf_counter() - began
+    return results
+
+
+def run_index(path: Path, detect_fps: float | None, plates: bool = True) -> dict:
+    return run_index_many([path], detect_fps, plates)[0]
+
+
+def _shifted(events: list[dict], offset: float) -> list[dict]:
+    return [{**e, "start_s": e["start_s"] + offset, "end_s": e["end_s"] + offset,
+             "track": [[r[0] + offset, *r[1:]] for r in e["track"]]} for e in events]
+
+
+def busy(footage: Path, detect_fps: float | None, naive_seconds: float) -> dict:
+    """The busy side: each shared vehicle clip indexed, against the dense reference on all of its frames and the
+    naive loop's per-frame cost on its own first seconds."""
+    from detection.detector import Detector
+    from detection.pipeline import dense_reference
+    from detection.records import CameraSpec
+
+    clips = [footage / name for name in BUSY]
+    indexed = run_index_many(clips, detect_fps)
+    detector = Detector.load()
+    rows, reference_all, found_all = {}, [], []
+    footage_s = index_s = naive_s = 0.0
+    for clip, result in zip(clips, indexed, strict=True):
+        with av.open(str(clip)) as container:
+            stream = container.streams.video[0]
+            duration = float(container.duration) / 1e6
+            frames = stream.frames or round(duration * float(stream.average_rate or 25))
+        per_frame, _ = naive_per_frame(clip, min(naive_seconds, duration), 0.0)
+        reference = dense_reference(clip, CameraSpec(), detector=detector)
+        ref = [dict(label=e.label, start_s=e.start_s, end_s=e.end_s, stationary=e.stationary, track=e.track)
+               for e in reference.events]
+        wall = result["stats"]["wall_s"]
+        footage_s, index_s, naive_s = footage_s + duration, index_s + wall, naive_s + per_frame * frames
+        # Per-clip offsets keep the clips' events apart in the pooled accuracy.
+        offset = 1000.0 * len(rows)
+        reference_all += _shifted(ref, offset)
+        found_all += _shifted(result["events"], offset)
+        rows[clip.name] = {"duration_s": round(duration, 1), "index_wall_s": wall, "x_realtime": _speed(duration, wall),
+                           "naive_x_realtime": _speed(duration, per_frame * frames),
+                           "frames_detected": result["stats"]["frames_detected"],
+                           "frames_whole": result["stats"].get("frames_whole"),
+                           "accuracy": compare(ref, result["events"])}
+    return {"clips": rows, "footage_s": round(footage_s, 1), "index_wall_s": round(index_s, 2),
+            "x_realtime": _speed(footage_s, index_s), "naive_x_realtime": _speed(footage_s, naive_s),
+            "gatewatch_over_naive": round(naive_s / index_s, 1) if index_s else None,
+            "accuracy": compare(reference_all, found_all)}
 
 
 def ensure_dvrscan(out_dir: Path) -> Path:
@@ -192,7 +248,9 @@ def dense(path: Path, inserts: list, every: bool) -> tuple[list[dict], dict]:
     frames, wall = 0, 0.0
     for insert in chosen:
         length = insert.src_end_s - insert.src_start_s
-        span = Span(max(0.0, insert.at_s - 1.0), insert.at_s + length + 1.0)
+        # Ground truth from the inserted clip's own frames: a span that began before the splice would see the
+        # still turn into the clip, and its parked cars "move" by the few pixels between the two.
+        span = Span(insert.at_s, insert.at_s + length)
         result = dense_reference(path, CameraSpec(), detector=detector, spans=[span])
         frames += int(result.stats["frames_detected"])
         wall += result.stats["wall_s"]
@@ -223,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="the noisy quiet footage instead: one still of the empty street with fresh sensor noise "
                              "on every frame, a slow brightness drift, a 2 s GOP (bench/build_footage.build_noisy)")
     parser.add_argument("--no-plates", action="store_true", help="index without the plate stage")
+    parser.add_argument("--busy", action="store_true",
+                        help="also the busy side: every shared vehicle clip against its dense reference and naive loop")
     args = parser.parse_args(argv)
 
     builder = build_noisy if args.noisy else build
@@ -271,8 +331,8 @@ def main(argv: list[str] | None = None) -> None:
 
     reference, dense_stats = dense(video, inserts, args.dense_every_window)
     report["dense_reference"] = {
-        "coverage": ("every frame of every spliced window (+-1 s)" if args.dense_every_window else
-                     "every frame of the first copy of each distinct window (+-1 s), its events shifted onto the "
+        "coverage": ("every frame of every spliced window" if args.dense_every_window else
+                     "every frame of the first copy of each distinct window, its events shifted onto the "
                      "other copies (same source frames); the quiet loop between windows has nothing moving"),
         **dense_stats, "events": len(reference),
     }
@@ -288,6 +348,10 @@ def main(argv: list[str] | None = None) -> None:
             report["dvr_scan"] = run_dvrscan(exe, video, min(args.dvrscan_minutes, duration / 60), args.out)
         except (subprocess.CalledProcessError, OSError) as exc:
             report["dvr_scan"] = {"error": f"could not install or run dvr-scan: {exc}"}
+    if args.busy:
+        report["busy"] = busy(args.footage, args.detect_fps, min(args.naive_seconds, 4.0))
+        report["busy"]["targets_met"] = {"x_realtime>=15": report["busy"]["x_realtime"] >= 15,
+                                         "x_naive>=27": (report["busy"]["gatewatch_over_naive"] or 0) >= 27}
     targets = {"x_realtime>=100": report["gatewatch"]["x_realtime"] >= 100,
                "x_naive>=27": report["gatewatch_over_naive"] >= 27,
                "within_70pct_of_keyframes_only": report["gatewatch"]["x_realtime"]

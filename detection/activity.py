@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from detection.decode import PacketTrace, Span, grey_small, iter_frames, open_video, rotate
+from detection.decode import FrameReader, PacketTrace, Span, grey_small, open_video, rotate
 from detection.motion import MotionDetector, MotionSettings
 from detection.zones import Polygon
 from footage import spans as spans_rule
@@ -188,29 +188,29 @@ def measure_motion(
     measured = 0
     done: list[Span] = []
     todo = merge_spans(candidates)
-    while todo:
-        span = todo.pop(0)
-        detector.reset()
-        moving_times: list[float] = []
-        for _, t, grey in iter_frames(
-            path, [span], every_s=step, rotation=rotation, grey_width=settings.motion.width,
-            origin_s=trace.origin_s,
-        ):
-            measured += 1
-            if detector.moving(grey):
-                moving_times.append(t)
-                # The change is measured against a picture `lag` samples back: the motion began there.
-                moments.append(Span(max(span.start_s, t - detector.settings.lag * step), t))
-        done = merge_spans([*done, span])
-        extra: list[Span] = []
-        if moving_times and moving_times[-1] >= span.end_s - settings.motion_gap_s and span.end_s < trace.duration_s:
-            extra.append(Span(span.end_s, min(trace.duration_s, span.end_s + follow)))
-        lead = span.start_s + (detector.settings.lag + 1) * step + settings.motion_gap_s
-        if moving_times and moving_times[0] <= lead and span.start_s > 0:
-            extra.append(Span(max(0.0, span.start_s - follow), span.start_s))
-        for new in extra:
-            if not any(d.start_s <= new.start_s and new.end_s <= d.end_s for d in done):
-                todo = merge_spans([*todo, new])
+    # One decoder for every candidate: a file is opened once, not once per span.
+    with FrameReader(path, rotation=rotation, grey_width=settings.motion.width, origin_s=trace.origin_s) as reader:
+        while todo:
+            span = todo.pop(0)
+            detector.reset()
+            moving_times: list[float] = []
+            for t, grey in reader.read(span, step):
+                measured += 1
+                if detector.moving(grey):
+                    moving_times.append(t)
+                    # The change is measured against a picture `lag` samples back: the motion began there.
+                    moments.append(Span(max(span.start_s, t - detector.settings.lag * step), t))
+            done = merge_spans([*done, span])
+            extra: list[Span] = []
+            runs_on = moving_times and moving_times[-1] >= span.end_s - settings.motion_gap_s
+            if runs_on and span.end_s < trace.duration_s:
+                extra.append(Span(span.end_s, min(trace.duration_s, span.end_s + follow)))
+            lead = span.start_s + (detector.settings.lag + 1) * step + settings.motion_gap_s
+            if moving_times and moving_times[0] <= lead and span.start_s > 0:
+                extra.append(Span(max(0.0, span.start_s - follow), span.start_s))
+            for new in extra:
+                if not any(d.start_s <= new.start_s and new.end_s <= d.end_s for d in done):
+                    todo = merge_spans([*todo, new])
     active = merge_spans(moments, gap_s=settings.motion_gap_s)
     return pad_spans(active, settings.active_pre_s, settings.active_post_s, trace.duration_s), measured
 

@@ -58,7 +58,7 @@ def open_video(path: Path) -> av.container.InputContainer:
 
 def read_packets(path: Path) -> PacketTrace:
     """Demux the video stream without decoding it: per-frame times, sizes and keyframe flags."""
-    with _open(path) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         time_base = float(stream.time_base)
         rows: list[tuple[int, int, bool, int]] = []
@@ -109,8 +109,6 @@ def grey_small(frame: av.VideoFrame, width: int) -> np.ndarray:
 
 
 # The old private names, kept while other branches' callers still use them (remove once merged).
-_open = open_video
-_grey_small = grey_small
 
 
 @dataclass(frozen=True)
@@ -137,6 +135,102 @@ def _skip_deblocking(stream: av.video.stream.VideoStream) -> None:
     stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
 
 
+class FrameReader:
+    """One open decoder over a file, read span after span (in time order) without reopening it.
+
+    ``read`` reaches each span by seeking to the keyframe before it, or by decoding on when the span starts
+    within 2 s of where the last one stopped, so quiet stretches between spans are never decoded. Files the
+    demuxer cannot seek in (some MP4s without an index) are read forward, and packets before the keyframe that
+    precedes a span are skipped undecoded; only going backwards in such a file reopens it. Pictures are BGR at
+    full size, or grey ``grey_width`` pixels wide (decoded without deblocking); both turned by ``rotation``.
+    """
+
+    def __init__(self, path: Path, *, rotation: int = 0, grey_width: int | None = None, origin_s: float = 0.0,
+                 threads: bool = True) -> None:
+        self.path = Path(path)
+        self.rotation = rotation
+        self.grey_width = grey_width
+        self.origin_s = origin_s
+        self._threads = threads
+        self._keyframes: np.ndarray | None = None
+        self._seekable = True
+        self._container = self._fresh()
+
+    def _fresh(self) -> av.container.InputContainer:
+        container = open_video(self.path)
+        self._stream = container.streams.video[0]
+        if self._threads:
+            self._stream.thread_type = "AUTO"
+        if self.grey_width is not None:
+            _skip_deblocking(self._stream)
+        self._time_base = float(self._stream.time_base)
+        self._packets: Iterator[av.Packet] | None = None
+        self._pending: list[av.VideoFrame] = []  # frames decoded past the previous span's end
+        self._position = -np.inf  # time of the last packet read
+        return container
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _reach(self, span: Span) -> bool:
+        """Put the demuxer where decoding ``span`` can begin; False when the file ends before it."""
+        stream = self._stream
+        if not (self._packets is None or span.start_s < self._position or span.start_s - self._position > 2.0):
+            return True
+        if self._seekable:
+            try:
+                self._container.seek(int((span.start_s + self.origin_s) / self._time_base), stream=stream,
+                                     backward=True)
+                stream.codec_context.flush_buffers()
+                self._packets = self._container.demux(stream)
+                self._pending = []
+                return True
+            except av.FFmpegError:
+                self._seekable = False
+        if self._keyframes is None:
+            trace = read_packets(self.path)
+            self._keyframes = trace.times[trace.keyframe]
+        if self._packets is None or span.start_s < self._position:
+            self._container.close()
+            self._container = self._fresh()
+            self._packets = self._container.demux(self._stream)
+        before = self._keyframes[self._keyframes <= span.start_s + 1e-6]
+        resume_at = float(before[-1]) if len(before) else 0.0
+        if resume_at > self._position:
+            for packet in self._packets:
+                t = _packet_time(packet, self._time_base, self.origin_s)
+                if t is not None:
+                    self._position = t
+                if packet.is_keyframe and t is not None and t >= resume_at - 1e-6:
+                    break
+            else:
+                return False
+            self._packets = _chain_one(packet, self._packets)
+            self._stream.codec_context.flush_buffers()
+            self._pending = []
+        return True
+
+    def read(self, span: Span, every_s: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
+        """Decode one span; yield (time, picture) about every ``every_s`` s (0: every frame)."""
+        try:
+            if not self._reach(span):
+                return
+            assert self._packets is not None
+            for _, t, picture in _decode_span(self._packets, self._pending, self._stream, span, every_s,
+                                              self.rotation, self.grey_width, self.origin_s):
+                yield t, picture
+            self._position = max(self._position, span.end_s)
+        except av.FFmpegError as exc:
+            if not isinstance(exc, av.error.InvalidDataError | av.error.EOFError):
+                raise DecodeError(f"{self.path.name} could not be decoded ({exc}); the file may be corrupt.") from exc
+
+
 def iter_frames(
     path: Path,
     spans: list[Span],
@@ -146,70 +240,11 @@ def iter_frames(
     grey_width: int | None = None,
     origin_s: float = 0.0,
 ) -> Iterator[tuple[Span, float, np.ndarray]]:
-    """Decode the given spans (in time order); yield (span, time, picture) about every ``every_s`` s (0: all).
-
-    Pictures are BGR at full size, or grey ``grey_width`` pixels wide; both turned by ``rotation``. Each span
-    is reached by seeking to the keyframe before it, so quiet stretches between spans are never decoded. Files
-    the demuxer cannot seek in (some MP4s without an index) are read forward, and packets before the keyframe
-    that precedes a span are skipped undecoded.
-    """
-    container = _open(path)
-    keyframes: np.ndarray | None = None
-    try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        if grey_width is not None:
-            _skip_deblocking(stream)
-        time_base = float(stream.time_base)
-        seekable = True
-        packets: Iterator[av.Packet] | None = None
-        pending: list[av.VideoFrame] = []  # frames decoded past the previous span's end
-        position = -np.inf  # time of the last packet read
+    """Decode the given spans (in time order) through one ``FrameReader``; yield (span, time, picture)."""
+    with FrameReader(path, rotation=rotation, grey_width=grey_width, origin_s=origin_s) as reader:
         for span in spans:
-            if packets is None or span.start_s < position or span.start_s - position > 2.0:
-                if seekable:
-                    try:
-                        container.seek(int((span.start_s + origin_s) / time_base), stream=stream, backward=True)
-                        stream.codec_context.flush_buffers()
-                        packets = container.demux(stream)
-                        pending = []
-                    except av.FFmpegError:
-                        seekable = False
-                if not seekable:
-                    if keyframes is None:
-                        trace = read_packets(path)
-                        keyframes = trace.times[trace.keyframe]
-                    if packets is None or span.start_s < position:
-                        container.close()
-                        container = _open(path)
-                        stream = container.streams.video[0]
-                        stream.thread_type = "AUTO"
-                        if grey_width is not None:
-                            _skip_deblocking(stream)
-                        packets = container.demux(stream)
-                        pending = []
-                        position = -np.inf
-                    before = keyframes[keyframes <= span.start_s + 1e-6]
-                    resume_at = float(before[-1]) if len(before) else 0.0
-                    if resume_at > position:
-                        for packet in packets:
-                            t = _packet_time(packet, time_base, origin_s)
-                            if t is not None:
-                                position = t
-                            if packet.is_keyframe and t is not None and t >= resume_at - 1e-6:
-                                break
-                        else:
-                            return
-                        packets = _chain_one(packet, packets)
-                        stream.codec_context.flush_buffers()
-                        pending = []
-            yield from _decode_span(packets, pending, stream, span, every_s, rotation, grey_width, origin_s)
-            position = max(position, span.end_s)
-    except av.FFmpegError as exc:
-        if not isinstance(exc, av.error.InvalidDataError | av.error.EOFError):
-            raise DecodeError(f"{path.name} could not be decoded ({exc}); the file may be corrupt.") from exc
-    finally:
-        container.close()
+            for t, picture in reader.read(span, every_s):
+                yield span, t, picture
 
 
 def _chain_one(first: av.Packet, rest: Iterator[av.Packet]) -> Iterator[av.Packet]:
@@ -256,5 +291,5 @@ def _decode_span(
         if every_s > 0:
             # On a fixed grid from the span's start: jittery frame spacing must not lower the rate.
             next_t = span.start_s + (np.floor((t - span.start_s) / every_s + 1e-6) + 1) * every_s
-        picture = _grey_small(frame, grey_width) if grey_width else frame.to_ndarray(format="bgr24")
+        picture = grey_small(frame, grey_width) if grey_width else frame.to_ndarray(format="bgr24")
         yield span, float(t), rotate(picture, rotation)

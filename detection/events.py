@@ -119,12 +119,14 @@ def join_tracks(tracks: list[Track]) -> list[Track]:
             if best is None or score > best[0]:
                 best = (score, earlier)
         if best is None:
-            joined.append(Track(track.track_id, list(track.observations), track.best_crop, track.best_score))
+            joined.append(Track(track.track_id, list(track.observations), track.best_crop, track.best_score,
+                                track.best_scene))
             continue
         earlier = best[1]
         earlier.observations.extend(track.observations)
         if track.best_score > earlier.best_score:
             earlier.best_score, earlier.best_crop = track.best_score, track.best_crop
+            earlier.best_scene = track.best_scene
     return joined
 
 
@@ -196,7 +198,7 @@ def track_to_event(track: Track, zones: dict[str, Polygon]) -> EventRecord | Non
         dwell_s=round(dwell_s, 3),
         dwell_zone=dwell_zone,
         stationary=stationary,
-        colour=dominant_colour(track.best_crop) if label in VEHICLE_LABELS else None,
+        colour=dominant_colour(track.best_crop, track.best_scene) if label in VEHICLE_LABELS else None,
         thumbnail_jpeg=_thumbnail(track.best_crop),
         track=summary,
     )

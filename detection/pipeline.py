@@ -3,8 +3,10 @@
 Stages (each in its own module, each testable on a clip):
 1. ``decode.read_packets``: demux only, the per-frame size and keyframe trace;
 2. ``activity.find_activity``: the cheap pass, active spans from packet sizes, keyframes and motion;
-3. detection at ``settings.detect_fps`` inside the active spans, with ByteTrack; a span is followed on while
-   a tracked object is still moving at its end, so a pass is never cut short;
+3. ``detect_stage.run_detection``: frames of the active spans on a grid of ``settings.detect_fps``, decoded on
+   a thread while the detector runs; ``sampling`` picks which grid frames the detector sees (the adaptive rate)
+   and where (crops around motion, tracks and zones); ByteTrack; a span is followed on while a tracked object
+   is still moving at its end, so a pass is never cut short;
 4. ``events.tracks_to_events``: tracks into events.
 ``dense_reference`` runs the same detector and tracker on every frame: what the index is measured against.
 """
@@ -16,91 +18,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from detection.activity import ActivitySettings, find_activity, merge_spans
-from detection.decode import Span, iter_frames, read_packets
+from detection.decode import Span, read_packets
+from detection.detect_stage import run_detection
 from detection.detector import Detector
 from detection.events import tracks_to_events
 from detection.records import CameraSpec, SegmentIndex
-from detection.tracking import SegmentTracker, TrackBook
-
-FOLLOW_S = 2.0
-"""Seconds detection goes on past a span's end while a tracked object is still moving."""
-PROGRESS_EVERY = 25
-"""Detector frames between progress reports inside a span (a job's stop and lease checks ride on them)."""
-MAX_FOLLOW_S = 120.0
-"""Following stops after this long past a span's end (an object that stays is joined by events.join_tracks)."""
+from detection.sampling import SamplingSettings
+from detection.tracking import TrackBook
 
 
 def _detect_fps() -> float:
     from detection.settings import get_detection_settings
 
     return max(0.5, float(get_detection_settings().detect_fps))
-
-
-def _run_detection(
-    path: Path,
-    spans: list[Span],
-    detector: Detector,
-    *,
-    every_s: float,
-    duration_s: float,
-    origin_s: float,
-    rotation: int,
-    follow: bool,
-    book: TrackBook,
-    progress: Callable[[float], None] | None = None,
-    timings: dict[str, float] | None = None,
-) -> int:
-    """Detect and track inside the spans; return the number of frames run through the detector.
-
-    ``timings`` (when given) gathers the seconds spent in the detector and in the tracker and track book."""
-    fps = 1.0 / every_s if every_s > 0 else _stream_fps(path)
-    frames_detected = 0
-    covered_until = -1.0
-    tracker: SegmentTracker | None = None
-    total = sum(s.length_s for s in spans) or 1.0
-    done = 0.0
-    for span in spans:
-        start = span.start_s
-        if start <= covered_until:
-            start = covered_until + max(every_s, 1e-3) / 2
-        if start > span.end_s:
-            continue
-        if tracker is None or start - covered_until > 2 * max(every_s, 1.0 / fps):
-            tracker = SegmentTracker(fps)
-            book.new_stretch()
-        stretch = Span(start, span.end_s)
-        followed = 0.0
-        while True:
-            moving_now = False
-            last_t = stretch.start_s
-            for _, t, frame in iter_frames(path, [stretch], every_s=every_s, rotation=rotation, origin_s=origin_s):
-                tick = time.perf_counter()
-                found = detector.detect([frame])[0]
-                tock = time.perf_counter()
-                tracked = tracker.update(found)
-                book.add(t, frame, tracked)
-                if timings is not None:
-                    timings["detect_s"] = timings.get("detect_s", 0.0) + tock - tick
-                    timings["track_s"] = timings.get("track_s", 0.0) + time.perf_counter() - tock
-                frames_detected += 1
-                last_t = t
-                if progress is not None and frames_detected % PROGRESS_EVERY == 0:
-                    progress(min(1.0, (done + max(0.0, min(t, span.end_s) - span.start_s)) / total))
-            moving_now = bool(frames_detected) and book.moving_at(last_t)
-            covered_until = max(covered_until, stretch.end_s, last_t)
-            if not (follow and moving_now and covered_until < duration_s and followed < MAX_FOLLOW_S):
-                break
-            stretch = Span(covered_until + max(every_s, 1e-3) / 2, min(duration_s, covered_until + FOLLOW_S))
-            followed += FOLLOW_S
-        done += span.length_s
-        if progress is not None:
-            progress(min(1.0, done / total))
-    return frames_detected
-
-
-def _stream_fps(path: Path) -> float:
-    trace = read_packets(path)
-    return max(1.0, (len(trace.times) - 1) / max(trace.times[-1], 1e-3)) if len(trace.times) > 1 else 25.0
 
 
 def index_segment(
@@ -111,6 +41,7 @@ def index_segment(
     rotation: int = 0,
     progress: Callable[[float], None] | None = None,
     activity_settings: ActivitySettings | None = None,
+    sampling: SamplingSettings | None = None,
 ) -> SegmentIndex:
     """Index one video file: events of the objects that moved or stood in view, times from its first frame.
 
@@ -135,9 +66,10 @@ def index_segment(
         if progress is not None:
             progress(0.1 + 0.88 * fraction)
 
-    detected = _run_detection(
+    detected = run_detection(
         path, activity.spans, detector, every_s=every_s, duration_s=trace.duration_s, origin_s=trace.origin_s,
-        rotation=rotation, follow=True, book=book, progress=detection_progress, timings=timings,
+        rotation=rotation, follow=True, book=book, zones=camera.zones, sampling=sampling,
+        progress=detection_progress, timings=timings,
     )
     detection_s = time.perf_counter() - began - cheap_pass_s
     events = tracks_to_events(list(book.tracks.values()), camera.zones)
@@ -160,12 +92,17 @@ def index_segment(
             "candidate_s": round(sum(s.length_s for s in activity.candidates), 3),
             "active_s": round(sum(s.length_s for s in activity.spans), 3),
             "packet_signal": float(activity.packet_signal),
-            # Per stage: the cheap pass; decoding the detector's frames (what the detection stage spent outside
-            # the detector and tracker); the detector; the tracker and track book; tracks into events.
+            "frames_whole": timings.get("frames_whole", 0.0),
+            "crops": timings.get("crops", 0.0),
+            # Per stage: the cheap pass; decoding the detector's frames (the decoding thread's own work, which
+            # overlaps the detector); the detector waiting for decoded frames; the detector; the tracker and
+            # track book; the whole detection stage (wall); tracks into events.
             "cheap_pass_s": round(cheap_pass_s, 3),
-            "decode_s": round(detection_s - timings.get("detect_s", 0.0) - timings.get("track_s", 0.0), 3),
+            "decode_s": round(timings.get("decode_s", 0.0), 3),
+            "wait_s": round(timings.get("wait_s", 0.0), 3),
             "detect_s": round(timings.get("detect_s", 0.0), 3),
             "track_s": round(timings.get("track_s", 0.0), 3),
+            "detection_stage_s": round(detection_s, 3),
             "events_s": round(events_s, 3),
             **plate_stats,
             "wall_s": round(time.perf_counter() - began, 3),
@@ -188,9 +125,9 @@ def dense_reference(
     trace = read_packets(path)
     book = TrackBook()
     chosen = merge_spans(spans) if spans else [Span(0.0, trace.duration_s)]
-    detected = _run_detection(
+    detected = run_detection(
         path, chosen, detector, every_s=0.0, duration_s=trace.duration_s, origin_s=trace.origin_s,
-        rotation=rotation, follow=False, book=book,
+        rotation=rotation, follow=False, book=book, zones=camera.zones, sampling=SamplingSettings.dense(),
     )
     return SegmentIndex(
         events=tracks_to_events(list(book.tracks.values()), camera.zones),

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from detection.colour import scene_blue_saturation
 from detection.detector import Detections
 
 TRACK_MEMORY_S = 1.5
@@ -44,6 +45,8 @@ class Track:
     """BGR crop of the best-scoring sighting (for the thumbnail and colour)."""
     best_score: float = 0.0
     """Score of that sighting."""
+    best_scene: float | None = None
+    """The blue cast of the frame that sighting came from (``colour.scene_blue_saturation``)."""
 
 
 def _low_rate_tracker_class() -> type:
@@ -129,6 +132,7 @@ class TrackBook:
     def add(self, t: float, frame: np.ndarray, tracked: list[tuple[int, np.ndarray, float, int]]) -> None:
         """Record the boxes one tracker returned for the frame shown at time t."""
         height, width = frame.shape[:2]
+        scene: float | None = None  # measured once per frame, only when a best crop is kept
         for local_id, xyxy, score, cls in tracked:
             track_id = self._offset + local_id
             self._max_seen = max(self._max_seen, track_id)
@@ -142,3 +146,6 @@ class TrackBook:
                 if self.keep_crops:
                     crop = frame[int(y1) : max(int(y1) + 1, int(y2)), int(x1) : max(int(x1) + 1, int(x2))]
                     track.best_crop = crop.copy()
+                    if scene is None:
+                        scene = scene_blue_saturation(frame)
+                    track.best_scene = scene

@@ -14,7 +14,7 @@ from detection.activity import ActivitySettings, find_activity, packet_candidate
 from detection.decode import read_packets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from build_footage import WINDOWS, build_noisy
+from build_footage import build_noisy
 
 
 def test_noise_and_drift_flag_little_and_the_pass_is_found(footage_dir: Path, tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_noise_and_drift_flag_little_and_the_pass_is_found(footage_dir: Path, tm
     from_packets = packet_candidates(trace, ActivitySettings())
     assert from_packets is not None
     flagged = sum(s.end_s - s.start_s for s in from_packets)
-    window = [(i.at_s, i.at_s + WINDOWS[i.window][1] - WINDOWS[i.window][0]) for i in inserts]
+    window = [(i.at_s, i.at_s + i.src_end_s - i.src_start_s) for i in inserts]
     passes = sum(end - start for start, end in window)
     # Before the GOP saw-tooth was divided out, about a fifth of the quiet frames were flagged.
     assert flagged <= passes + 12.0, (flagged, window)
