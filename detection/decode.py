@@ -108,9 +108,6 @@ def grey_small(frame: av.VideoFrame, width: int) -> np.ndarray:
     return cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
 
 
-# The old private names, kept while other branches' callers still use them (remove once merged).
-
-
 @dataclass(frozen=True)
 class Span:
     """A stretch of the segment, in seconds from its first frame."""
