@@ -201,7 +201,10 @@ def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 
     for key, read in report.reads.items():
         record = tried[key]
         if key >= sure:
-            if read.score < CONFIRM_VOTE_SCORE:
+            # A weak box of a car already an event (its front, beside the tracked box) reads that car's plate.
+            if read.score < CONFIRM_VOTE_SCORE or any(
+                    e.plate_norm == read.norm and e.start_s <= record.end_s and record.start_s <= e.end_s
+                    for e in [*events, *confirmed]):
                 continue
             confirmed.append(record)
         record.plate, record.plate_norm, record.plate_score = read.text, read.norm, read.score
