@@ -12,13 +12,9 @@ from api.deps import DbSession, require_role
 from api.models import Role
 from api.schemas.jobs import JobOut, job_out
 from detection.jobs import list_jobs
-from detection.models import JobStatus
 from footage.models import Camera
 
 router = APIRouter(tags=["jobs"])
-
-JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE, JobStatus.FAILED)
-
 
 @router.get("/jobs", response_model=list[JobOut])
 def get_jobs(

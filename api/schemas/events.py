@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,14 +11,9 @@ from detection.coverage import Coverage
 from detection.models import Event
 from detection.search import CameraInfo, Summary
 from footage.settings import get_settings
+from footage.times import local_iso
 
 API = "/api/v1"
-
-
-def local_iso(value: datetime, timezone: str) -> str:
-    """ISO 8601 in the camera's time zone, with its offset (milliseconds only when there are any)."""
-    local = value.astimezone(ZoneInfo(timezone))
-    return local.isoformat(timespec="milliseconds" if local.microsecond else "seconds")
 
 
 class SearchParams(BaseModel):
