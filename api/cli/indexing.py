@@ -225,16 +225,12 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List indexing jobs: state, attempts, progress, error."""
-        from api.schemas.jobs import job_out
-        from detection.jobs import list_jobs
-        from footage.models import Camera
+        from api.jobs_listing import STATUSES, jobs_out
 
-        if status is not None and status not in ("queued", "running", "done", "failed"):
-            fail(f"unknown status {status!r}; use queued, running, done or failed")
+        if status is not None and status not in STATUSES:
+            fail(f"unknown status {status!r}; use {', '.join(STATUSES[:-1])} or {STATUSES[-1]}")
         with database() as session:
-            rows = list_jobs(session, status=status, camera=camera, limit=limit)
-            zones = {c.id: c.timezone for c in session.scalars(select(Camera))}
-            out = [job_out(job, segment, zones.get(segment.camera_id, "UTC")) for job, segment in rows]
+            out = jobs_out(session, status=status, camera=camera, limit=limit)
         if json_out:
             print_json([item.model_dump(mode="json") for item in out])
             return
