@@ -8,6 +8,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from detection.coverage import Coverage
+from detection.labels import LABEL_HELP
 from detection.models import Event
 from detection.search import CameraInfo, Summary
 from footage.settings import get_settings
@@ -26,7 +27,7 @@ class SearchParams(BaseModel):
     to: str | None = Field(None, description="Window end, ISO 8601.")
     time_of_day: str | None = Field(None, description="Daily range in each camera's zone, e.g. 22:00-06:00.")
     label: list[str] = Field(default_factory=list,
-                             description="car, truck, bus, motorcycle, bicycle, person or vehicle; repeatable.")
+                             description=f"{LABEL_HELP}; repeatable.")
     zone: list[str] = Field(default_factory=list, description="Zone the object entered; repeatable.")
     min_dwell: float | None = Field(None, ge=0, description="Least seconds the object stood still.")
     stationary: bool = Field(False, description="Include stationary (parked) objects.")
@@ -48,7 +49,7 @@ async def search_params(  # async: pure validation, no thread hand-off
     from_: str | None = Query(None, alias="from", description="Window start, ISO 8601 (naive: camera's zone)."),
     to: str | None = Query(None, description="Window end, ISO 8601 (naive: camera's zone)."),
     time_of_day: str | None = Query(None, description="Daily range in each camera's zone, e.g. 22:00-06:00."),
-    label: list[str] = Query([], description="car, truck, bus, motorcycle, bicycle, person or vehicle."),
+    label: list[str] = Query([], description=f"{LABEL_HELP}."),
     zone: list[str] = Query([], description="Zone the object entered; repeatable."),
     min_dwell: float | None = Query(None, ge=0, description="Least seconds the object stood still."),
     stationary: bool = Query(False, description="Include stationary (parked) objects."),
