@@ -23,9 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
+from api.clip_service import ClipTooLong, check_clip_window
 from api.models import Case, CaseItem, Role
 from detection.models import Event, EventThumbnail
 from footage import clips as clip_cutting
+from footage import times
 from footage.evidence import (
     EventRecordRef,
     PackageClip,
@@ -39,7 +41,6 @@ from footage.models import Camera, Segment, Site
 from footage.settings import get_settings
 from footage.signing import load_or_create
 
-MAX_RANGE = timedelta(hours=3)
 MAX_ITEMS = 200
 MAX_ROLL_S = 300.0
 MAX_EVENTS_LISTED = 500
@@ -114,12 +115,9 @@ def _check_reference(reference: str | None) -> str | None:
 def parse_time(value: str | datetime, timezone: str, what: str) -> datetime:
     """An aware UTC datetime; a value without an offset is read in ``timezone`` (the camera's)."""
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(timezone))
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError, TypeError) as exc:
-        raise CaseError(f"{what} {value!r} is not an ISO 8601 time such as 2024-11-07T05:00:00+08:00") from exc
+        return times.parse_time(value, timezone, what)
+    except (times.BadTime, times.UnknownZone) as exc:
+        raise CaseError(str(exc)) from exc
 
 
 def _reachable_camera(session: Session, principal: Principal, camera_id: str) -> Camera:
@@ -191,8 +189,10 @@ def _new_items(session: Session, principal: Principal, case: Case, event_ids: li
         end = parse_time(wanted.end, camera.timezone, "to")
         if end <= start:
             raise CaseError(f"the range of camera {camera.id!r} ends before it starts; swap 'from' and 'to'")
-        if end - start > MAX_RANGE:
-            raise CaseError(f"a range is at most {MAX_RANGE.total_seconds() / 3600:g} hours; split longer ones")
+        try:
+            check_clip_window(start, end, "a case's range")
+        except ClipTooLong as exc:
+            raise CaseError(str(exc)) from exc
         items.append(CaseItem(event_id=None, camera_id=camera.id, start=start, end=end))
     if len(case.items) + len(items) > MAX_ITEMS:
         raise CaseError(f"a case holds at most {MAX_ITEMS} items; start another case for the rest")

@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 
 from api import audit
 from api.auth import Principal
+from api.case_audit import created_detail, export_detail, items_added_detail
 from api.cases import (
     CaseError,
     CaseForbidden,
@@ -28,7 +29,7 @@ from api.cases import (
 from api.deps import FORBIDDEN, DbSession, client_addr, require_role
 from api.models import Role
 from api.schemas.cases import CaseCreate, CaseOut, ExportOptions, ItemsAdd, RangeIn
-from footage.evidence import EvidenceError, file_sha256
+from footage.evidence import EvidenceError
 from footage.settings import get_settings
 
 router = APIRouter(tags=["cases"])
@@ -56,8 +57,7 @@ def cases_create(body: CaseCreate, request: Request, session: DbSession, princip
     except (CaseError, CaseForbidden, CaseNotFound) as exc:
         raise _refused(exc) from exc
     audit.record(session, user_name=principal.name, action="case_create", obj=f"case:{case.id}",
-                 detail={"name": case.name, "reference": case.reference, "events": body.events,
-                         "ranges": [r.model_dump(by_alias=True) for r in body.ranges]},
+                 detail=created_detail(case, body.events, _ranges(body.ranges)),
                  remote_addr=client_addr(request))
     session.commit()
     return case_dict(session, case)
@@ -87,7 +87,7 @@ def cases_add_items(case_id: Id, body: ItemsAdd, request: Request, session: DbSe
     except (CaseError, CaseForbidden, CaseNotFound) as exc:
         raise _refused(exc) from exc
     audit.record(session, user_name=principal.name, action="case_add_items", obj=f"case:{case.id}",
-                 detail={"events": body.events, "ranges": [r.model_dump(by_alias=True) for r in body.ranges]},
+                 detail=items_added_detail(body.events, _ranges(body.ranges)),
                  remote_addr=client_addr(request))
     session.commit()
     return case_dict(session, case)
@@ -132,10 +132,8 @@ def cases_export(case_id: Id, request: Request, session: DbSession, principal: I
         out.unlink(missing_ok=True)
         raise
     audit.record(session, user_name=principal.name, action="export", obj=f"case:{case.id}",
-                 detail={"name": case.name, "clips": result.clips, "missing": len(result.missing),
-                         "exact": options.exact or options.burn_in, "burn_in": options.burn_in,
-                         "pre": options.pre, "post": options.post,
-                         "package_sha256": file_sha256(out)},
+                 detail=export_detail(case, result, out, exact=options.exact, burn_in=options.burn_in,
+                                      pre=options.pre, post=options.post),
                  remote_addr=client_addr(request))
     session.commit()
     return FileResponse(out, media_type="application/zip", filename=export_file_name(case),

@@ -10,17 +10,16 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
+from api.clip_service import cut_clip
 from api.clip_views import cut_slots, record_clip_view
 from api.deps import DbSession, reachable_camera, require_role
 from api.routes.events import EventId, event_or_error
 from api.schemas.events import NoFootageOut, local_iso
 from detection.search import SearchError, parse_time
-from footage.clips import BadClipWindow, Clip, ClipError, NoFootage, cached_clip, sources_for
-from footage.settings import get_settings
+from footage.clips import BadClipWindow, Clip, ClipError, NoFootage
 
 router = APIRouter(tags=["clips"])
 
-MAX_CLIP_S = 2 * 3600
 MP4 = {200: {"content": {"video/mp4": {}}, "description": "The clip (206 for a Range request)."},
        404: {"model": NoFootageOut, "description": "No footage in the window; spans lists what exists."}}
 
@@ -31,12 +30,8 @@ def _no_footage(exc: NoFootage, timezone: str) -> JSONResponse:
 
 
 def _cut(session: Session, camera_id: str, start: datetime, end: datetime, exact: bool) -> Clip:
-    if (end - start).total_seconds() > MAX_CLIP_S:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"a clip is at most {MAX_CLIP_S // 3600} hours long; ask for a shorter window")
     try:
-        sources = sources_for(session, camera_id, start, end)
-        return cached_clip(get_settings().clips_dir, sources, start, end, exact=exact, cut_guard=cut_slots.slot())
+        return cut_clip(session, camera_id, start, end, exact=exact, cut_guard=cut_slots.slot())
     except BadClipWindow as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except ClipError as exc:

@@ -15,8 +15,9 @@ from api.auth import Principal
 from api.deps import FORBIDDEN, DbSession, record_read, record_read_async, require_role
 from api.schemas.events import EventDetail, EventPage, SearchParams, SummaryOut, event_fields, search_params
 from detection.coverage import footage_coverage
-from detection.models import EventThumbnail
+from detection.models import Event, EventThumbnail
 from detection.search import (
+    CameraInfo,
     EventQuery,
     SearchError,
     SearchForbidden,
@@ -50,7 +51,7 @@ def build_query(session: Session, principal: Principal, params: SearchParams) ->
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
-def event_or_error(session: Session, principal: Principal, event_id: int):  # type: ignore[no-untyped-def]
+def event_or_error(session: Session, principal: Principal, event_id: int) -> tuple[Event, CameraInfo]:
     """The event and its camera, or 404 (403 for askers restricted to some sites, who must learn nothing)."""
     try:
         return find_event(session, event_id, principal.site_ids)
