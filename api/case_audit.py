@@ -1,8 +1,9 @@
-"""What the audit trail records about cases: one builder for each action, used by HTTP and the CLI alike.
+"""The audit trail's entries for cases, built in one place for the HTTP routes and ``gatewatch export``.
 
-Where the two copies disagreed, the rule kept: ranges are written as ``{"camera", "from", "to"}`` (the
-API's names; the CLI wrote ``start``/``end``); the reference is the case's stored (trimmed) one; an export
-names the package's SHA-256 and, when written to a path the operator chose (the CLI), that path.
+Where the two copies disagreed: a range is written ``{"camera", "from", "to"}`` (the API's field names; the CLI
+wrote ``start``/``end``), each as given by the caller; ``reference`` is the case's stored (checked) reference, as
+the route wrote it. The export entry carries ``output`` only when the package was written to a path the caller
+keeps (the CLI); the HTTP package is a temporary file.
 """
 
 from __future__ import annotations
@@ -11,32 +12,44 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from api import audit
 from api.cases import ExportResult, RangeRequest
 from api.models import Case
 from footage.hashing import file_sha256
 
 
-def _time(value: str | datetime) -> str:
+def _when(value: str | datetime) -> str:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def ranges_detail(ranges: list[RangeRequest]) -> list[dict[str, str]]:
-    return [{"camera": r.camera, "from": _time(r.start), "to": _time(r.end)} for r in ranges]
+def range_detail(ranges: list[RangeRequest]) -> list[dict[str, str]]:
+    return [{"camera": r.camera, "from": _when(r.start), "to": _when(r.end)} for r in ranges]
 
 
-def created_detail(case: Case, events: list[int], ranges: list[RangeRequest]) -> dict[str, Any]:
-    return {"name": case.name, "reference": case.reference, "events": events, "ranges": ranges_detail(ranges)}
+def create_detail(case: Case, events: list[int], ranges: list[RangeRequest]) -> dict[str, Any]:
+    return {"name": case.name, "reference": case.reference, "events": events, "ranges": range_detail(ranges)}
 
 
-def items_added_detail(events: list[int], ranges: list[RangeRequest]) -> dict[str, Any]:
-    return {"events": events, "ranges": ranges_detail(ranges)}
+def add_items_detail(events: list[int], ranges: list[RangeRequest]) -> dict[str, Any]:
+    return {"events": events, "ranges": range_detail(ranges)}
 
 
-def export_detail(case: Case, result: ExportResult, package: Path, *, exact: bool, burn_in: bool, pre: float,
-                  post: float, output: Path | None = None) -> dict[str, Any]:
-    detail: dict[str, Any] = {"name": case.name, "clips": result.clips, "missing": len(result.missing),
-                              "exact": exact or burn_in, "burn_in": burn_in, "pre": pre, "post": post}
+def export_detail(case: Case, result: ExportResult, *, pre: float, post: float, exact: bool, burn_in: bool,
+                  output: Path | None = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "name": case.name, "clips": result.clips, "missing": len(result.missing), "exact": exact or burn_in,
+        "burn_in": burn_in, "pre": pre, "post": post,
+    }
     if output is not None:
         detail["output"] = str(output)
-    detail["package_sha256"] = file_sha256(package)
+    detail["package_sha256"] = file_sha256(result.path)
     return detail
+
+
+def record_case(session: Session, user: str, action: str, case: Case, detail: dict[str, Any],
+                remote_addr: str) -> None:
+    """One case entry (``case_create``, ``case_add_items``, ``case_remove_item``, ``export``) in the trail."""
+    audit.record(session, user_name=user, action=action, obj=f"case:{case.id}", detail=detail,
+                 remote_addr=remote_addr)

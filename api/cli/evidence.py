@@ -8,7 +8,7 @@ import typer
 
 from api import audit
 from api.auth import Principal
-from api.case_audit import created_detail, export_detail, items_added_detail
+from api.case_audit import add_items_detail, create_detail, export_detail
 from api.cases import (
     CaseError,
     CaseForbidden,
@@ -57,18 +57,18 @@ def register(app: typer.Typer) -> None:
                 if case is None:
                     case = create_case(session, principal, case_name, reference, event, ranges)
                     audit.record(session, user_name=principal.name, action="case_create", obj=f"case:{case.id}",
-                                 detail=created_detail(case, event, ranges), remote_addr="local")
+                                 detail=create_detail(case, event, ranges), remote_addr="local")
                 elif event or ranges:
                     add_items(session, principal, case, event, ranges)
                     audit.record(session, user_name=principal.name, action="case_add_items", obj=f"case:{case.id}",
-                                 detail=items_added_detail(event, ranges), remote_addr="local")
+                                 detail=add_items_detail(event, ranges), remote_addr="local")
                 if reference is not None and case.reference != reference:
                     fail(f"case {case.name!r} has reference {case.reference!r}; leave out --reference or "
                          "use another case name")
                 result = export_case(session, case, output.resolve(), exported_by=principal.name, pre_s=pre,
                                      post_s=post, exact=exact, burn_in=burn_in)
                 audit.record(session, user_name=principal.name, action="export", obj=f"case:{case.id}",
-                             detail=export_detail(case, result, output, exact=exact, burn_in=burn_in, pre=pre,
+                             detail=export_detail(case, result, exact=exact, burn_in=burn_in, pre=pre,
                                                   post=post, output=output.resolve()),
                              remote_addr="local")
         except (CaseError, CaseForbidden, EvidenceError, SigningKeyError) as exc:

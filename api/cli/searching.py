@@ -12,7 +12,7 @@ from rich.table import Table
 
 from api import audit
 from api.cli.common import cli_user, console, database, fail, print_json
-from api.clip_service import cut_clip
+from api.clip_service import cut_window
 from api.schemas.events import event_fields, local_iso
 from detection.labels import LABEL_HELP
 from detection.search import SearchError, SearchForbidden, find_event, make_query, parse_time, search_events
@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
                     camera_id, tz = cam.id, cam.timezone
                     window = (parse_time(start, tz, "--from"), parse_time(end, tz, "--to"))
                     obj = f"camera:{camera_id}"
-                cut = cut_clip(session, camera_id, *window, exact=exact)
+                cut = cut_window(session, camera_id, *window, exact=exact)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(cut.path, out)
                 audit.record(session, user_name=cli_user(), action="clip_download", obj=obj,

@@ -14,6 +14,7 @@ from api.schemas.jobs import JobOut
 
 router = APIRouter(tags=["jobs"])
 
+
 @router.get("/jobs", response_model=list[JobOut])
 def get_jobs(
     session: DbSession,
