@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 export YOLO_OFFLINE := 1
 
-.PHONY: install run test test-fast lint bench browser screenshots clean
+.PHONY: install run test test-fast lint typecheck bench browser screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,7 @@ browser:
 
 test: install browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-fast: install
@@ -37,6 +38,11 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# mypy over footage/, detection/ and api/ alone (config in pyproject.toml; `test` and `lint` run it too).
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/index.py

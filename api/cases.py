@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
+from api.clip_service import MAX_CLIP, MAX_ROLL_S, cut_window_to, event_window
 from api.models import Case, CaseItem, Role
 from detection.models import Event, EventThumbnail
 from footage import clips as clip_cutting
+from footage import times
 from footage.evidence import (
     EventRecordRef,
     PackageClip,
@@ -39,9 +41,8 @@ from footage.models import Camera, Segment, Site
 from footage.settings import get_settings
 from footage.signing import load_or_create
 
-MAX_RANGE = timedelta(hours=3)
+MAX_RANGE = MAX_CLIP  # one limit for every clip window: see api.clip_service
 MAX_ITEMS = 200
-MAX_ROLL_S = 300.0
 MAX_EVENTS_LISTED = 500
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -114,12 +115,9 @@ def _check_reference(reference: str | None) -> str | None:
 def parse_time(value: str | datetime, timezone: str, what: str) -> datetime:
     """An aware UTC datetime; a value without an offset is read in ``timezone`` (the camera's)."""
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(timezone))
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError, TypeError) as exc:
-        raise CaseError(f"{what} {value!r} is not an ISO 8601 time such as 2024-11-07T05:00:00+08:00") from exc
+        return times.parse_time(value, timezone, what)
+    except (times.BadTime, times.UnknownZone) as exc:
+        raise CaseError(str(exc)) from exc
 
 
 def _reachable_camera(session: Session, principal: Principal, camera_id: str) -> Camera:
@@ -331,11 +329,10 @@ def export_case(session: Session, case: Case, out: Path, *, exported_by: str, pr
                 continue
             start, end = item.start, item.end
             if item.event_id is not None:
-                start, end = start - timedelta(seconds=pre_s), end + timedelta(seconds=post_s)
+                start, end = event_window(start, end, pre_s, post_s)
             try:
-                sources = clip_cutting.sources_for(session, camera.id, start, end)
-                clip = clip_cutting.cut_clip(sources, start, end, Path(tmp) / f"item_{item.id}.mp4", exact=exact,
-                                             burn_in_tz=camera.timezone if burn_in else None)
+                clip = cut_window_to(session, camera.id, start, end, Path(tmp) / f"item_{item.id}.mp4", exact=exact,
+                                     burn_in_tz=camera.timezone if burn_in else None)
             except clip_cutting.NoFootage as exc:
                 missing.append({"item": item.id, "camera": camera.id, "event_id": item.event_id,
                                 "problem": "no stored footage", "detail": str(exc)})

@@ -12,6 +12,7 @@ from api.audit import AuditQueryError, ChainProblem, entry_dict, head, list_entr
 from api.audit_checkpoints import CheckpointFileError, export_dict, latest, read_export, sign_head, verify_checkpoints
 from api.cli.common import console, database, fail, print_json
 from api.models import AuditEntry
+from footage import times
 from footage.settings import get_settings
 from footage.signing import load_or_create
 
@@ -20,9 +21,9 @@ def _when(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"--{name} {text!r} is not an ISO 8601 time such as 2024-11-07T05:00:00+08:00")
+        return times.parse_time(text, None, f"--{name}")
+    except times.BadTime as exc:
+        fail(str(exc))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import typer
 
 from api import audit
 from api.auth import Principal
+from api.case_audit import add_items_detail, create_detail, export_detail
 from api.cases import (
     CaseError,
     CaseForbidden,
@@ -19,7 +20,7 @@ from api.cases import (
 )
 from api.cli.common import cli_user, console, database, fail, print_json
 from api.models import Role
-from footage.evidence import EvidenceError, file_sha256, verify_package
+from footage.evidence import EvidenceError, verify_package
 from footage.settings import get_settings
 from footage.signing import ALGORITHM, SigningKeyError, existing_public_key_pem, load_or_create
 
@@ -56,22 +57,19 @@ def register(app: typer.Typer) -> None:
                 if case is None:
                     case = create_case(session, principal, case_name, reference, event, ranges)
                     audit.record(session, user_name=principal.name, action="case_create", obj=f"case:{case.id}",
-                                 detail={"name": case.name, "reference": reference, "events": event,
-                                         "ranges": [r.__dict__ for r in ranges]}, remote_addr="local")
+                                 detail=create_detail(case, event, ranges), remote_addr="local")
                 elif event or ranges:
                     add_items(session, principal, case, event, ranges)
                     audit.record(session, user_name=principal.name, action="case_add_items", obj=f"case:{case.id}",
-                                 detail={"events": event, "ranges": [r.__dict__ for r in ranges]},
-                                 remote_addr="local")
+                                 detail=add_items_detail(event, ranges), remote_addr="local")
                 if reference is not None and case.reference != reference:
                     fail(f"case {case.name!r} has reference {case.reference!r}; leave out --reference or "
                          "use another case name")
                 result = export_case(session, case, output.resolve(), exported_by=principal.name, pre_s=pre,
                                      post_s=post, exact=exact, burn_in=burn_in)
                 audit.record(session, user_name=principal.name, action="export", obj=f"case:{case.id}",
-                             detail={"name": case.name, "clips": result.clips, "missing": len(result.missing),
-                                     "exact": exact or burn_in, "burn_in": burn_in, "pre": pre, "post": post,
-                                     "output": str(output.resolve()), "package_sha256": file_sha256(output)},
+                             detail=export_detail(case, result, exact=exact, burn_in=burn_in, pre=pre,
+                                                  post=post, output=output.resolve()),
                              remote_addr="local")
         except (CaseError, CaseForbidden, EvidenceError, SigningKeyError) as exc:
             fail(str(exc))

@@ -23,6 +23,7 @@ def _parse_window(session: Any, camera: str | None, since: str | None, until: st
     """--since/--until as UTC; a time without an offset is read in the camera's (or every camera's) time zone."""
     from footage.catalogue import CatalogueError, parse_time
     from footage.models import Camera
+    from footage.times import has_offset
 
     if since is None and until is None:
         return None, None
@@ -33,7 +34,7 @@ def _parse_window(session: Any, camera: str | None, since: str | None, until: st
         zones = {row.timezone}
     else:
         zones = set(session.scalars(select(Camera.timezone).distinct())) or {"UTC"}
-    needs_zone = any(text is not None and _naive(text) for text in (since, until))
+    needs_zone = any(text is not None and has_offset(text) is False for text in (since, until))
     if needs_zone and len(zones) > 1:
         fail("the cameras are in different time zones; give --since/--until with an offset, e.g. "
              "2024-11-07T05:00:00+08:00, or pick one --camera")
@@ -43,13 +44,6 @@ def _parse_window(session: Any, camera: str | None, since: str | None, until: st
                 parse_time(until, zone, "--until") if until else None)
     except CatalogueError as exc:
         fail(str(exc))
-
-
-def _naive(text: str) -> bool:
-    try:
-        return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).tzinfo is None
-    except ValueError:
-        return False
 
 
 def _hms(seconds: float) -> str:
@@ -231,16 +225,12 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List indexing jobs: state, attempts, progress, error."""
-        from api.schemas.jobs import job_out
-        from detection.jobs import list_jobs
-        from footage.models import Camera
+        from api.jobs_listing import STATUSES, jobs_out
 
-        if status is not None and status not in ("queued", "running", "done", "failed"):
-            fail(f"unknown status {status!r}; use queued, running, done or failed")
+        if status is not None and status not in STATUSES:
+            fail(f"unknown status {status!r}; use {', '.join(STATUSES[:-1])} or {STATUSES[-1]}")
         with database() as session:
-            rows = list_jobs(session, status=status, camera=camera, limit=limit)
-            zones = {c.id: c.timezone for c in session.scalars(select(Camera))}
-            out = [job_out(job, segment, zones.get(segment.camera_id, "UTC")) for job, segment in rows]
+            out = jobs_out(session, status=status, camera=camera, limit=limit)
         if json_out:
             print_json([item.model_dump(mode="json") for item in out])
             return

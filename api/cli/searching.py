@@ -12,11 +12,12 @@ from rich.table import Table
 
 from api import audit
 from api.cli.common import cli_user, console, database, fail, print_json
+from api.clip_service import cut_window
 from api.schemas.events import event_fields, local_iso
+from detection.labels import LABEL_HELP
 from detection.search import SearchError, SearchForbidden, find_event, make_query, parse_time, search_events
-from footage.clips import BadClipWindow, ClipError, NoFootage, cached_clip, describe_spans, sources_for
+from footage.clips import BadClipWindow, ClipError, NoFootage, describe_spans
 from footage.models import Camera
-from footage.settings import get_settings
 
 LOCAL = "local"
 
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
         time_of_day: str | None = typer.Option(None, "--time-of-day",
                                                help="Daily range in each camera's zone, e.g. 22:00-06:00."),
         label: list[str] = typer.Option([], "--label",
-                                        help="car, truck, bus, motorcycle, bicycle, person or vehicle."),
+                                        help=f"{LABEL_HELP}."),
         zone: list[str] = typer.Option([], "--zone", help="Zone the object entered (repeatable)."),
         min_dwell: float | None = typer.Option(None, "--min-dwell", help="Least seconds stood still."),
         stationary: bool = typer.Option(False, "--stationary/--no-stationary",
@@ -112,8 +113,7 @@ def register(app: typer.Typer) -> None:
                     camera_id, tz = cam.id, cam.timezone
                     window = (parse_time(start, tz, "--from"), parse_time(end, tz, "--to"))
                     obj = f"camera:{camera_id}"
-                sources = sources_for(session, camera_id, *window)
-                cut = cached_clip(get_settings().clips_dir, sources, *window, exact=exact)
+                cut = cut_window(session, camera_id, *window, exact=exact)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(cut.path, out)
                 audit.record(session, user_name=cli_user(), action="clip_download", obj=obj,
