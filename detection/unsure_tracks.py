@@ -30,7 +30,7 @@ MAX_TRACKS = 200
 _MOTOR_CLASSES = frozenset(cls for cls, label in COCO_LABELS.items() if label in MOTOR_VEHICLES)
 
 
-def _iou(a: np.ndarray, b: tuple[float, float, float, float]) -> float:
+def _iou(a: np.ndarray, b: tuple[float, ...]) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
