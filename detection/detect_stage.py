@@ -167,6 +167,7 @@ def run_detection(
                         tracked = tracker.update(found)
                         planner.observe(t, tracked)
                         book.add(t, frame, tracked)
+                        book.unsure.add(t, frame, found.xyxy, found.conf, found.cls, tracked)
                         timings["detect_s"] = timings.get("detect_s", 0.0) + tock - tick
                         timings["track_s"] = timings.get("track_s", 0.0) + time.perf_counter() - tock
                         timings["frames_whole"] = timings.get("frames_whole", 0.0) + float(plan.whole)

@@ -24,6 +24,11 @@ MIN_OBSERVATIONS = 2
 """Tracks seen fewer times than this are noise."""
 MIN_BEST_SCORE = 0.35
 """Tracks whose best score stays below this are noise."""
+UNSURE_VEHICLE_SCORE = 0.1
+"""A vehicle track whose best score is at least this (but under MIN_BEST_SCORE) is an unsure vehicle: it becomes an
+event only if the plate stage reads a plate on it (a legible plate is strong evidence a vehicle was there)."""
+MAX_UNSURE = 20
+"""Unsure vehicles tried per segment at most: bounds the plate stage's extra cost on footage full of weak boxes."""
 STILL_FRACTION = 0.2
 """An object stands still while its centre stays within this fraction of its size of where it stopped."""
 STATIONARY_FRACTION = 0.3
@@ -165,10 +170,11 @@ def _thumbnail(crop: np.ndarray | None) -> bytes | None:
     return data.tobytes() if ok else None
 
 
-def track_to_event(track: Track, zones: dict[str, Polygon]) -> EventRecord | None:
-    """One event for a track, or None for a track too short or too weak to be an object."""
+def track_to_event(track: Track, zones: dict[str, Polygon], *, min_score: float = MIN_BEST_SCORE,
+                   min_observations: int = MIN_OBSERVATIONS) -> EventRecord | None:
+    """One event for a track, or None for a track too short or too weak (best score under ``min_score``)."""
     observations = sorted(track.observations, key=lambda o: o.t)
-    if len(observations) < MIN_OBSERVATIONS or max(o.score for o in observations) < MIN_BEST_SCORE:
+    if len(observations) < min_observations or max(o.score for o in observations) < min_score:
         return None
     label = _label(observations)
     entered: list[str] = []
@@ -205,8 +211,36 @@ def track_to_event(track: Track, zones: dict[str, Polygon]) -> EventRecord | Non
     )
 
 
+def _ordered(events: list[EventRecord]) -> list[EventRecord]:
+    return sorted(events, key=lambda e: (e.start_s, e.end_s, e.label, e.score))
+
+
 def tracks_to_events(tracks: list[Track], zones: dict[str, Polygon]) -> list[EventRecord]:
     """Events for a segment's tracks, joined across gaps, in order of start time."""
-    events = [track_to_event(track, zones) for track in join_tracks([t for t in tracks if t.observations])]
-    kept = [event for event in events if event is not None]
-    return sorted(kept, key=lambda e: (e.start_s, e.end_s, e.label, e.score))
+    return events_and_unsure_vehicles(tracks, zones)[0]
+
+
+def events_and_unsure_vehicles(tracks: list[Track], zones: dict[str, Polygon], low_tracks: list[Track] | None = None,
+                               ) -> tuple[list[EventRecord], list[EventRecord]]:
+    """The segment's events (as ``tracks_to_events``), and the would-be events of its unsure vehicles: motor vehicle
+    tracks with a best score in [UNSURE_VEHICLE_SCORE, MIN_BEST_SCORE), and ``low_tracks`` (the boxes the tracker
+    never tracked, ``unsure_tracks``). These are NOT events; the plate stage keeps those it reads a plate on (their
+    score, under MIN_BEST_SCORE, tells them apart from detector-sure events). At most MAX_UNSURE, the surest."""
+    events: list[EventRecord] = []
+    unsure: list[EventRecord] = []
+    for track in join_tracks([t for t in tracks if t.observations]):
+        event = track_to_event(track, zones, min_score=UNSURE_VEHICLE_SCORE)
+        if event is None:
+            continue
+        if max(o.score for o in track.observations) >= MIN_BEST_SCORE:
+            events.append(event)
+        elif event.label in MOTOR_VEHICLES:
+            unsure.append(event)
+    for track in low_tracks or []:
+        # One sighting is enough here: the detector, with nothing tracked, looks a few times a second at most, and
+        # what makes this an event is the plate read (two recogniser reads that must agree), not the sightings.
+        event = track_to_event(track, zones, min_score=UNSURE_VEHICLE_SCORE, min_observations=1)
+        if event is not None and event.label in MOTOR_VEHICLES:
+            unsure.append(event)
+    unsure = sorted(unsure, key=lambda e: -e.score)[:MAX_UNSURE]
+    return _ordered(events), _ordered(unsure)

@@ -7,7 +7,8 @@ Stages (each in its own module, each testable on a clip):
    a thread while the detector runs; ``sampling`` picks which grid frames the detector sees (the adaptive rate)
    and where (crops around motion, tracks and zones); ByteTrack; a span is followed on while a tracked object
    is still moving at its end, so a pass is never cut short;
-4. ``events.tracks_to_events``: tracks into events.
+4. ``events.tracks_to_events``: tracks into events (with plates on, a vehicle track the detector was unsure of
+   becomes an event only where the plate stage reads its plate).
 ``dense_reference`` runs the same detector and tracker on every frame: what the index is measured against.
 """
 
@@ -21,7 +22,7 @@ from detection.activity import ActivitySettings, find_activity, merge_spans
 from detection.decode import Span, read_packets
 from detection.detect_stage import run_detection
 from detection.detector import Detector
-from detection.events import tracks_to_events
+from detection.events import events_and_unsure_vehicles, tracks_to_events
 from detection.records import CameraSpec, SegmentIndex
 from detection.sampling import SamplingSettings
 from detection.tracking import TrackBook
@@ -72,13 +73,15 @@ def index_segment(
         progress=detection_progress, timings=timings,
     )
     detection_s = time.perf_counter() - began - cheap_pass_s
-    events = tracks_to_events(list(book.tracks.values()), camera.zones)
+    events, unsure = events_and_unsure_vehicles(list(book.tracks.values()), camera.zones,
+                                                list(book.unsure.tracks.values()) if camera.read_plates else [])
     events_s = time.perf_counter() - began - cheap_pass_s - detection_s
     plate_stats: dict[str, float] = {}
     if camera.read_plates:
         from detection.plates.stage import read_event_plates
 
-        plate_stats = read_event_plates(path, events, rotation=rotation, origin_s=trace.origin_s)
+        # Vehicles the detector was unsure of become events only where their plate is read (see events).
+        plate_stats = read_event_plates(path, events, rotation=rotation, origin_s=trace.origin_s, unsure=unsure)
     if progress is not None:
         progress(1.0)
     return SegmentIndex(

@@ -107,6 +107,10 @@ class TrackBook:
     def __init__(self, keep_crops: bool = True) -> None:
         self.tracks: dict[int, Track] = {}
         self.keep_crops = keep_crops
+        from detection.unsure_tracks import UnsureLinker
+
+        # Vehicles under the tracker's new-track threshold, for the plate stage to confirm (see unsure_tracks).
+        self.unsure = UnsureLinker(keep_crops)
         self._offset = 0
         self._max_seen = 0
 

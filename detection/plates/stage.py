@@ -32,6 +32,8 @@ MERGE_GAP_S = 1.0
 """Wanted frames closer than this are decoded in one span."""
 MIN_VOTE_SCORE = 0.35
 """Votes below this are not kept: the reads disagree or the recogniser was unsure."""
+CONFIRM_VOTE_SCORE = 0.6
+"""An unsure vehicle (``events.events_and_unsure_vehicles``) becomes an event only on a vote at least this sure."""
 
 
 @dataclass
@@ -177,20 +179,41 @@ def shared_reader() -> PlateReader:
 
 
 def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 0, origin_s: float | None = None,
-                      reader: PlateReader | None = None) -> dict[str, float]:
+                      reader: PlateReader | None = None, unsure: list[EventRecord] | None = None) -> dict[str, float]:
     """Read the plates of a segment's new event records in place; return the stage's figures for the job stats.
+
+    ``unsure`` are would-be vehicle events the detector was unsure of (``events.events_and_unsure_vehicles``): each
+    is tried like an event (same per-track cost) and joins ``events`` (kept in start order) only when its plate is
+    read with a vote of at least CONFIRM_VOTE_SCORE; ``plates_confirmed`` in the figures counts them.
 
     A plate model that cannot be loaded (PlateModelError) does not fail the indexing: the events are kept without
     plates, the stats say ``plate_error``, and the message goes to the log (`gatewatch plates` can read them once
     the model is back)."""
-    targets = [PlateTarget(key=i, label=e.label, track=e.track) for i, e in enumerate(events)]
+    tried = [*events, *(unsure or [])]
+    targets = [PlateTarget(key=i, label=e.label, track=e.track) for i, e in enumerate(tried)]
     try:
         report = read_plates(path, targets, reader or shared_reader(), rotation=rotation, origin_s=origin_s)
     except PlateModelError as exc:
         log.warning("plates not read for %s: %s", Path(path).name, exc)
         return {"plate_error": 1.0}
+    confirmed: list[EventRecord] = []
+    sure = len(events)
     for key, read in report.reads.items():
-        record = events[key]
+        record = tried[key]
+        if key >= sure:
+            # A weak box of a car already an event (its front, beside the tracked box) reads that car's plate.
+            if read.score < CONFIRM_VOTE_SCORE or any(
+                    e.plate_norm == read.norm and e.start_s <= record.end_s and record.start_s <= e.end_s
+                    for e in [*events, *confirmed]):
+                continue
+            confirmed.append(record)
         record.plate, record.plate_norm, record.plate_score = read.text, read.norm, read.score
         record.plate_crop_jpeg = read.crop_jpeg
-    return report.stats()
+    if confirmed:
+        events.extend(confirmed)
+        events.sort(key=lambda e: (e.start_s, e.end_s, e.label, e.score))
+    stats = report.stats()
+    # A read of an unsure vehicle that was not confirmed is dropped with it: not counted as read.
+    stats["plates_read"] = float(sum(1 for key in report.reads if key < sure) + len(confirmed))
+    stats["plates_confirmed"] = float(len(confirmed))
+    return stats
