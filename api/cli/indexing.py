@@ -186,92 +186,97 @@ def _wait_for(job_ids: list[int], tick: Any, *, celery: bool) -> None:
         time.sleep(0.5)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def index(
-        camera: str | None = typer.Option(None, "--camera", help="Only this camera's segments."),
-        since: str | None = typer.Option(None, help="Only segments that end after this ISO 8601 time."),
-        until: str | None = typer.Option(None, help="Only segments that start before this ISO 8601 time."),
-        workers: int = typer.Option(1, "--workers", "-w", help="Local worker processes (each loads the detector)."),
-        reindex: bool = typer.Option(False, "--reindex", help="Index again segments already indexed (or failed)."),
-        pending: bool = typer.Option(
-            False, "--pending",
-            help="Work on every job still queued too, and do not wait for jobs other runs hold (for cron).",
-        ),
-        engine: str = typer.Option(
-            "local", help="local: worker processes here; celery: send to `gatewatch worker`s, wait till done."
-        ),
-        json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
-    ) -> None:
-        """Index every segment not indexed yet (or, with --reindex, again), with a progress bar."""
-        summary = run_index(camera=camera, since=since, until=until, workers=workers, reindex=reindex,
-                            pending=pending, engine=engine, show_progress=not json_out and console.is_terminal,
-                            plain_progress=not json_out and not console.is_terminal)
-        if json_out:
-            print_json(summary)
-        else:
-            console.print(
-                f"{summary['done']} of {summary['segments']} segments indexed, {summary['events']} events, "
-                f"{_hms(summary['footage_s'])} of footage in {summary['wall_s']:.1f} s "
-                f"({summary['speed'] or 0:.1f}x real time); {summary['failed']} failed"
-                + (f", {summary['running_elsewhere']} still running elsewhere" if summary["running_elsewhere"] else ""),
-                highlight=False,
-            )
-            for failure in summary["failures"]:
-                console.print(f"[red]failed:[/] segment {failure['segment']} {failure['file']}: {failure['error']}",
-                              highlight=False)
-        if summary["failed"]:
-            raise SystemExit(1)
+app = typer.Typer()
 
-    @app.command()
-    def jobs(
-        status: str | None = typer.Option(None, help="Only jobs in this state: queued, running, done or failed."),
-        camera: str | None = typer.Option(None, help="Only this camera's jobs."),
-        limit: int = typer.Option(100, help="At most this many jobs, newest first."),
-        json_out: bool = typer.Option(False, "--json", help="Print JSON."),
-    ) -> None:
-        """List indexing jobs: state, attempts, progress, error."""
-        from api.schemas.jobs import job_out
-        from detection.jobs import list_jobs
-        from footage.models import Camera
 
-        if status is not None and status not in ("queued", "running", "done", "failed"):
-            fail(f"unknown status {status!r}; use queued, running, done or failed")
-        with database() as session:
-            rows = list_jobs(session, status=status, camera=camera, limit=limit)
-            zones = {c.id: c.timezone for c in session.scalars(select(Camera))}
-            out = [job_out(job, segment, zones.get(segment.camera_id, "UTC")) for job, segment in rows]
-        if json_out:
-            print_json([item.model_dump(mode="json") for item in out])
-            return
-        table = Table("id", "camera", "segment", "status", "attempts", "progress", "worker", "error")
-        for item in out:
-            table.add_row(str(item.id), item.camera, str(item.segment_id), item.status,
-                          f"{item.attempts}/{item.max_attempts}", f"{item.progress:.0%}", item.worker or "",
-                          (item.error or "")[:80])
-        console.print(table)
+@app.command()
+def index(
+    camera: str | None = typer.Option(None, "--camera", help="Only this camera's segments."),
+    since: str | None = typer.Option(None, help="Only segments that end after this ISO 8601 time."),
+    until: str | None = typer.Option(None, help="Only segments that start before this ISO 8601 time."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Local worker processes (each loads the detector)."),
+    reindex: bool = typer.Option(False, "--reindex", help="Index again segments already indexed (or failed)."),
+    pending: bool = typer.Option(
+        False, "--pending",
+        help="Work on every job still queued too, and do not wait for jobs other runs hold (for cron).",
+    ),
+    engine: str = typer.Option(
+        "local", help="local: worker processes here; celery: send to `gatewatch worker`s, wait till done."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Index every segment not indexed yet (or, with --reindex, again), with a progress bar."""
+    summary = run_index(camera=camera, since=since, until=until, workers=workers, reindex=reindex,
+                        pending=pending, engine=engine, show_progress=not json_out and console.is_terminal,
+                        plain_progress=not json_out and not console.is_terminal)
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(
+            f"{summary['done']} of {summary['segments']} segments indexed, {summary['events']} events, "
+            f"{_hms(summary['footage_s'])} of footage in {summary['wall_s']:.1f} s "
+            f"({summary['speed'] or 0:.1f}x real time); {summary['failed']} failed"
+            + (f", {summary['running_elsewhere']} still running elsewhere" if summary["running_elsewhere"] else ""),
+            highlight=False,
+        )
+        for failure in summary["failures"]:
+            console.print(f"[red]failed:[/] segment {failure['segment']} {failure['file']}: {failure['error']}",
+                          highlight=False)
+    if summary["failed"]:
+        raise SystemExit(1)
 
-    @app.command()
-    def worker(
-        concurrency: int = typer.Option(1, "--concurrency", "-c", help="Worker processes (each loads the detector)."),
-        loglevel: str = typer.Option("INFO", help="Celery log level."),
-    ) -> None:
-        """Start a Celery worker for indexing jobs (needs GATEWATCH_BROKER_URL)."""
-        from detection.settings import get_detection_settings
 
-        if not get_detection_settings().broker_url:
-            fail("no broker configured; set GATEWATCH_BROKER_URL=redis://HOST:6379/0 (without one, "
-                 "'gatewatch serve' and 'gatewatch index' index on this machine)")
-        if concurrency < 1:
-            fail("--concurrency must be 1 or more")
-        with database():
-            pass
-        import detection.jobs.requeue  # noqa: F401 - registers the task and the worker's requeue loop
-        from detection.jobs.celery_app import app as celery_app
-        from detection.jobs.celery_app import queue_name
+@app.command()
+def jobs(
+    status: str | None = typer.Option(None, help="Only jobs in this state: queued, running, done or failed."),
+    camera: str | None = typer.Option(None, help="Only this camera's jobs."),
+    limit: int = typer.Option(100, help="At most this many jobs, newest first."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List indexing jobs: state, attempts, progress, error."""
+    from api.schemas.jobs import job_out
+    from detection.jobs import list_jobs
+    from footage.models import Camera
 
-        os.environ.setdefault("YOLO_OFFLINE", "1")
-        celery_app.worker_main([
-            "worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", queue_name(),
-            "-n", f"gatewatch-{os.getpid()}@%h", "--pool=prefork", "--without-gossip", "--without-mingle",
-        ])
+    if status is not None and status not in ("queued", "running", "done", "failed"):
+        fail(f"unknown status {status!r}; use queued, running, done or failed")
+    with database() as session:
+        rows = list_jobs(session, status=status, camera=camera, limit=limit)
+        zones = {c.id: c.timezone for c in session.scalars(select(Camera))}
+        out = [job_out(job, segment, zones.get(segment.camera_id, "UTC")) for job, segment in rows]
+    if json_out:
+        print_json([item.model_dump(mode="json") for item in out])
+        return
+    table = Table("id", "camera", "segment", "status", "attempts", "progress", "worker", "error")
+    for item in out:
+        table.add_row(str(item.id), item.camera, str(item.segment_id), item.status,
+                      f"{item.attempts}/{item.max_attempts}", f"{item.progress:.0%}", item.worker or "",
+                      (item.error or "")[:80])
+    console.print(table)
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(1, "--concurrency", "-c", help="Worker processes (each loads the detector)."),
+    loglevel: str = typer.Option("INFO", help="Celery log level."),
+) -> None:
+    """Start a Celery worker for indexing jobs (needs GATEWATCH_BROKER_URL)."""
+    from detection.settings import get_detection_settings
+
+    if not get_detection_settings().broker_url:
+        fail("no broker configured; set GATEWATCH_BROKER_URL=redis://HOST:6379/0 (without one, "
+             "'gatewatch serve' and 'gatewatch index' index on this machine)")
+    if concurrency < 1:
+        fail("--concurrency must be 1 or more")
+    with database():
+        pass
+    import detection.jobs.requeue  # noqa: F401 - registers the task and the worker's requeue loop
+    from detection.jobs.celery_app import app as celery_app
+    from detection.jobs.celery_app import queue_name
+
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    celery_app.worker_main([
+        "worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", queue_name(),
+        "-n", f"gatewatch-{os.getpid()}@%h", "--pool=prefork", "--without-gossip", "--without-mingle",
+    ])
+

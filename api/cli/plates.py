@@ -72,26 +72,29 @@ def run_backfill(*, camera: str | None, since: str | None, until: str | None, ag
     return summary
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("plates")
-    def plates(
-        camera: str | None = typer.Option(None, "--camera", help="Only this camera's segments."),
-        since: str | None = typer.Option(None, help="Only segments that end after this ISO 8601 time."),
-        until: str | None = typer.Option(None, help="Only segments that start before this ISO 8601 time."),
-        again: bool = typer.Option(False, "--again", help="Read plates again where some were read already."),
-        json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
-    ) -> None:
-        """Read licence plates for vehicle events indexed before plates were read, from the stored footage."""
-        summary = run_backfill(camera=camera, since=since, until=until, again=again,
-                               show_progress=not json_out and console.is_terminal,
-                               plain_progress=not json_out and not console.is_terminal)
-        if json_out:
-            print_json(summary)
-        else:
-            console.print(f"{summary['done']} of {summary['segments']} segments read, {summary['events']} vehicle "
-                          f"events, {summary['plates_read']} plates read in {summary['wall_s']:.1f} s; "
-                          f"{summary['failed']} failed", highlight=False)
-            for failure in summary["failures"]:
-                console.print(f"[red]failed:[/] segment {failure['segment']}: {failure['error']}", highlight=False)
-        if summary["failed"]:
-            raise SystemExit(1)
+app = typer.Typer()
+
+
+@app.command("plates")
+def plates(
+    camera: str | None = typer.Option(None, "--camera", help="Only this camera's segments."),
+    since: str | None = typer.Option(None, help="Only segments that end after this ISO 8601 time."),
+    until: str | None = typer.Option(None, help="Only segments that start before this ISO 8601 time."),
+    again: bool = typer.Option(False, "--again", help="Read plates again where some were read already."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Read licence plates for vehicle events indexed before plates were read, from the stored footage."""
+    summary = run_backfill(camera=camera, since=since, until=until, again=again,
+                           show_progress=not json_out and console.is_terminal,
+                           plain_progress=not json_out and not console.is_terminal)
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(f"{summary['done']} of {summary['segments']} segments read, {summary['events']} vehicle "
+                      f"events, {summary['plates_read']} plates read in {summary['wall_s']:.1f} s; "
+                      f"{summary['failed']} failed", highlight=False)
+        for failure in summary["failures"]:
+            console.print(f"[red]failed:[/] segment {failure['segment']}: {failure['error']}", highlight=False)
+    if summary["failed"]:
+        raise SystemExit(1)
+
