@@ -12,17 +12,21 @@ from api.audit import AuditQueryError, ChainProblem, entry_dict, head, list_entr
 from api.audit_checkpoints import CheckpointFileError, export_dict, latest, read_export, sign_head, verify_checkpoints
 from api.cli.common import console, database, fail, print_json
 from api.models import AuditEntry
+from footage import times
 from footage.settings import get_settings
 from footage.signing import load_or_create
 
 
 def _when(text: str | None, name: str) -> datetime | None:
+    """--since/--until as aware UTC; the trail spans every camera's zone, so an offset is required."""
     if text is None:
         return None
+    if times.has_offset(text) is False:
+        fail(f"--{name} {text!r} needs a UTC offset, e.g. {times.EXAMPLE}")
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"--{name} {text!r} is not an ISO 8601 time such as 2024-11-07T05:00:00+08:00")
+        return times.parse_time(text, None, f"--{name}")
+    except times.BadTime as exc:
+        fail(str(exc))
 
 
 trail = typer.Typer(help="The audit trail: who did what, when, from where.", no_args_is_help=True)

@@ -23,6 +23,7 @@ def _parse_window(session: Any, camera: str | None, since: str | None, until: st
     """--since/--until as UTC; a time without an offset is read in the camera's (or every camera's) time zone."""
     from footage.catalogue import CatalogueError, parse_time
     from footage.models import Camera
+    from footage.times import has_offset
 
     if since is None and until is None:
         return None, None
@@ -33,7 +34,7 @@ def _parse_window(session: Any, camera: str | None, since: str | None, until: st
         zones = {row.timezone}
     else:
         zones = set(session.scalars(select(Camera.timezone).distinct())) or {"UTC"}
-    needs_zone = any(text is not None and _naive(text) for text in (since, until))
+    needs_zone = any(text is not None and has_offset(text) is False for text in (since, until))
     if needs_zone and len(zones) > 1:
         fail("the cameras are in different time zones; give --since/--until with an offset, e.g. "
              "2024-11-07T05:00:00+08:00, or pick one --camera")
@@ -43,13 +44,6 @@ def _parse_window(session: Any, camera: str | None, since: str | None, until: st
                 parse_time(until, zone, "--until") if until else None)
     except CatalogueError as exc:
         fail(str(exc))
-
-
-def _naive(text: str) -> bool:
-    try:
-        return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).tzinfo is None
-    except ValueError:
-        return False
 
 
 def _hms(seconds: float) -> str:

@@ -13,6 +13,7 @@ from rich.table import Table
 from api import audit
 from api.cli.common import cli_user, console, database, fail, print_json
 from api.schemas.events import event_fields, local_iso
+from detection.labels import LABEL_HELP
 from detection.search import SearchError, SearchForbidden, find_event, make_query, parse_time, search_events
 from footage.clips import BadClipWindow, ClipError, NoFootage, cached_clip, describe_spans, sources_for
 from footage.models import Camera
@@ -34,7 +35,7 @@ def search(
     time_of_day: str | None = typer.Option(None, "--time-of-day",
                                            help="Daily range in each camera's zone, e.g. 22:00-06:00."),
     label: list[str] = typer.Option([], "--label",
-                                    help="car, truck, bus, motorcycle, bicycle, person or vehicle."),
+                                    help=f"{LABEL_HELP}."),
     zone: list[str] = typer.Option([], "--zone", help="Zone the object entered (repeatable)."),
     min_dwell: float | None = typer.Option(None, "--min-dwell", help="Least seconds stood still."),
     stationary: bool = typer.Option(False, "--stationary/--no-stationary",
