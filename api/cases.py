@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
+from api.clip_service import MAX_CLIP, MAX_ROLL_S, cut_window_to, event_window
 from api.models import Case, CaseItem, Role
 from detection.models import Event, EventThumbnail
 from footage import clips as clip_cutting
@@ -39,9 +40,8 @@ from footage.models import Camera, Segment, Site
 from footage.settings import get_settings
 from footage.signing import load_or_create
 
-MAX_RANGE = timedelta(hours=3)
+MAX_RANGE = MAX_CLIP  # one limit for every clip window: see api.clip_service
 MAX_ITEMS = 200
-MAX_ROLL_S = 300.0
 MAX_EVENTS_LISTED = 500
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -331,11 +331,10 @@ def export_case(session: Session, case: Case, out: Path, *, exported_by: str, pr
                 continue
             start, end = item.start, item.end
             if item.event_id is not None:
-                start, end = start - timedelta(seconds=pre_s), end + timedelta(seconds=post_s)
+                start, end = event_window(start, end, pre_s, post_s)
             try:
-                sources = clip_cutting.sources_for(session, camera.id, start, end)
-                clip = clip_cutting.cut_clip(sources, start, end, Path(tmp) / f"item_{item.id}.mp4", exact=exact,
-                                             burn_in_tz=camera.timezone if burn_in else None)
+                clip = cut_window_to(session, camera.id, start, end, Path(tmp) / f"item_{item.id}.mp4", exact=exact,
+                                     burn_in_tz=camera.timezone if burn_in else None)
             except clip_cutting.NoFootage as exc:
                 missing.append({"item": item.id, "camera": camera.id, "event_id": item.event_id,
                                 "problem": "no stored footage", "detail": str(exc)})

@@ -101,9 +101,8 @@ def _try_lock() -> IO[str] | None:
 
 
 def _start_loops(app: FastAPI, lock: IO[str]) -> None:
-    from detection.settings import get_detection_settings
+    from api.indexing_runs import start_service_engine
 
-    settings = get_detection_settings()
     app.state.service_lock = lock
     app.state.checkpointer = Every("gatewatch-checkpoint", get_api_settings().audit_checkpoint_s,
                                     sign_checkpoint, final=True)
@@ -112,16 +111,9 @@ def _start_loops(app: FastAPI, lock: IO[str]) -> None:
     app.state.upload_janitor.start()
     app.state.purge = _DailyPurge()
     app.state.purge.start()
-    if settings.broker_url:
-        from detection.jobs.requeue import SERVICE_INTERVAL_S, RequeueLoop
-
-        app.state.dispatcher = RequeueLoop(SERVICE_INTERVAL_S)
-        app.state.dispatcher.start()
-    elif settings.local_workers > 0:
-        from detection.jobs.worker_pool import WorkerPool
-
-        app.state.worker_pool = WorkerPool(settings.local_workers)
-        app.state.worker_pool.start_background()
+    engine = start_service_engine()  # the same engine choice as `gatewatch index`: api.indexing_runs
+    if engine is not None:
+        setattr(app.state, *engine)
     # Through uvicorn's logger, which the server configures: the operator sees which process holds the loops.
     logging.getLogger("uvicorn.error").info("process %d runs the service's background loops", os.getpid())
 

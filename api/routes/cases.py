@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
-from api import audit
 from api.auth import Principal
+from api.case_audit import add_items_detail, create_detail, export_detail, record_case
 from api.cases import (
     CaseError,
     CaseForbidden,
@@ -28,7 +28,7 @@ from api.cases import (
 from api.deps import FORBIDDEN, DbSession, client_addr, require_role
 from api.models import Role
 from api.schemas.cases import CaseCreate, CaseOut, ExportOptions, ItemsAdd, RangeIn
-from footage.evidence import EvidenceError, file_sha256
+from footage.evidence import EvidenceError
 from footage.settings import get_settings
 
 router = APIRouter(tags=["cases"])
@@ -55,10 +55,8 @@ def cases_create(body: CaseCreate, request: Request, session: DbSession, princip
         case = create_case(session, principal, body.name, body.reference, body.events, _ranges(body.ranges))
     except (CaseError, CaseForbidden, CaseNotFound) as exc:
         raise _refused(exc) from exc
-    audit.record(session, user_name=principal.name, action="case_create", obj=f"case:{case.id}",
-                 detail={"name": case.name, "reference": case.reference, "events": body.events,
-                         "ranges": [r.model_dump(by_alias=True) for r in body.ranges]},
-                 remote_addr=client_addr(request))
+    record_case(session, principal.name, "case_create", case,
+                create_detail(case, body.events, _ranges(body.ranges)), client_addr(request))
     session.commit()
     return case_dict(session, case)
 
@@ -86,9 +84,8 @@ def cases_add_items(case_id: Id, body: ItemsAdd, request: Request, session: DbSe
                          _ranges(body.ranges))
     except (CaseError, CaseForbidden, CaseNotFound) as exc:
         raise _refused(exc) from exc
-    audit.record(session, user_name=principal.name, action="case_add_items", obj=f"case:{case.id}",
-                 detail={"events": body.events, "ranges": [r.model_dump(by_alias=True) for r in body.ranges]},
-                 remote_addr=client_addr(request))
+    record_case(session, principal.name, "case_add_items", case,
+                add_items_detail(body.events, _ranges(body.ranges)), client_addr(request))
     session.commit()
     return case_dict(session, case)
 
@@ -101,8 +98,7 @@ def cases_remove_item(case_id: Id, item_id: Id, request: Request, session: DbSes
         remove_item(session, case, item_id)
     except (CaseForbidden, CaseNotFound) as exc:
         raise _refused(exc) from exc
-    audit.record(session, user_name=principal.name, action="case_remove_item", obj=f"case:{case.id}",
-                 detail={"item": item_id}, remote_addr=client_addr(request))
+    record_case(session, principal.name, "case_remove_item", case, {"item": item_id}, client_addr(request))
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -131,12 +127,9 @@ def cases_export(case_id: Id, request: Request, session: DbSession, principal: I
     except BaseException:
         out.unlink(missing_ok=True)
         raise
-    audit.record(session, user_name=principal.name, action="export", obj=f"case:{case.id}",
-                 detail={"name": case.name, "clips": result.clips, "missing": len(result.missing),
-                         "exact": options.exact or options.burn_in, "burn_in": options.burn_in,
-                         "pre": options.pre, "post": options.post,
-                         "package_sha256": file_sha256(out)},
-                 remote_addr=client_addr(request))
+    record_case(session, principal.name, "export", case,
+                export_detail(case, result, pre=options.pre, post=options.post, exact=options.exact,
+                              burn_in=options.burn_in), client_addr(request))
     session.commit()
     return FileResponse(out, media_type="application/zip", filename=export_file_name(case),
                         background=BackgroundTask(out.unlink, missing_ok=True))

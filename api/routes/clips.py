@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -10,17 +10,16 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
+from api.clip_service import MAX_ROLL_S, check_window, cut_window, event_window
 from api.clip_views import cut_slots, record_clip_view
 from api.deps import DbSession, reachable_camera, require_role
 from api.routes.events import EventId, event_or_error
 from api.schemas.events import NoFootageOut, local_iso
 from detection.search import SearchError, parse_time
-from footage.clips import BadClipWindow, Clip, ClipError, NoFootage, cached_clip, sources_for
-from footage.settings import get_settings
+from footage.clips import BadClipWindow, Clip, ClipError, NoFootage
 
 router = APIRouter(tags=["clips"])
 
-MAX_CLIP_S = 2 * 3600
 MP4 = {200: {"content": {"video/mp4": {}}, "description": "The clip (206 for a Range request)."},
        404: {"model": NoFootageOut, "description": "No footage in the window; spans lists what exists."}}
 
@@ -31,12 +30,8 @@ def _no_footage(exc: NoFootage, timezone: str) -> JSONResponse:
 
 
 def _cut(session: Session, camera_id: str, start: datetime, end: datetime, exact: bool) -> Clip:
-    if (end - start).total_seconds() > MAX_CLIP_S:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"a clip is at most {MAX_CLIP_S // 3600} hours long; ask for a shorter window")
     try:
-        sources = sources_for(session, camera_id, start, end)
-        return cached_clip(get_settings().clips_dir, sources, start, end, exact=exact, cut_guard=cut_slots.slot())
+        return cut_window(session, camera_id, start, end, exact=exact, cut_guard=cut_slots.slot())
     except BadClipWindow as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except ClipError as exc:
@@ -65,12 +60,12 @@ def _serve(request: Request, session: Session, principal: Principal, clip: Clip,
             summary="The clip of an event, with pre- and post-roll")
 def event_clip(event_id: EventId, request: Request, session: DbSession,
                principal: Principal = Depends(require_role("admin", "officer")),
-               pre: float = Query(5.0, ge=0, le=600, description="Seconds before the event."),
-               post: float = Query(5.0, ge=0, le=600, description="Seconds after the event."),
+               pre: float = Query(5.0, ge=0, le=MAX_ROLL_S, description="Seconds before the event."),
+               post: float = Query(5.0, ge=0, le=MAX_ROLL_S, description="Seconds after the event."),
                exact: bool = Query(False, description="Frame-exact re-encode instead of keyframe-aligned copy."),
                download: bool = Query(False, description="Serve as an attachment (a download) instead of inline.")):
     event, camera = event_or_error(session, principal, event_id)
-    start, end = event.start - timedelta(seconds=pre), event.end + timedelta(seconds=post)
+    start, end = event_window(event.start, event.end, pre, post)
     try:
         clip = _cut(session, camera.id, start, end, exact)
     except NoFootage as exc:
@@ -93,9 +88,10 @@ def camera_clip(camera_id: str, request: Request, session: DbSession,
         end = parse_time(to, camera.timezone, "to")
     except SearchError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    if end <= start:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"the window ends ({to}) before it starts ({from_}); give a 'to' later than 'from'")
+    try:
+        check_window(start, end)
+    except BadClipWindow as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     try:
         clip = _cut(session, camera.id, start, end, exact)
     except NoFootage as exc:

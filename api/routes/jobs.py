@@ -5,20 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
 
 from api.auth import Principal
 from api.deps import DbSession, require_role
+from api.indexing_runs import job_views
 from api.models import Role
-from api.schemas.jobs import JobOut, job_out
-from detection.jobs import list_jobs
-from detection.models import JobStatus
-from footage.models import Camera
+from api.schemas.jobs import JobOut
 
 router = APIRouter(tags=["jobs"])
-
-JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE, JobStatus.FAILED)
-
 
 @router.get("/jobs", response_model=list[JobOut])
 def get_jobs(
@@ -30,7 +24,4 @@ def get_jobs(
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many jobs, newest first.")] = 100,
 ) -> list[JobOut]:
     """Indexing jobs, newest first: state, attempts, progress and the last error."""
-    rows = list_jobs(session, status=status, camera=camera, site_ids=principal.site_ids, limit=limit)
-    cameras = session.scalars(select(Camera).where(Camera.id.in_({segment.camera_id for _, segment in rows})))
-    zones = {camera.id: camera.timezone for camera in cameras}
-    return [job_out(job, segment, zones.get(segment.camera_id, "UTC")) for job, segment in rows]
+    return job_views(session, status=status, camera=camera, site_ids=principal.site_ids, limit=limit)
