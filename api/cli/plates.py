@@ -14,7 +14,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli.common import console, database, fail, print_json
-from api.cli.indexing import PLAIN_PROGRESS_EVERY_S, _hms, _parse_window
+from api.cli.indexing import PLAIN_PROGRESS_EVERY_S, _hms
+from api.indexing_runs import IndexRunError, run_window
 
 
 def run_backfill(*, camera: str | None, since: str | None, until: str | None, again: bool,
@@ -32,7 +33,10 @@ def run_backfill(*, camera: str | None, since: str | None, until: str | None, ag
             if not row.read_plates:
                 fail(f"camera {camera!r} has plate reading off; turn it on with "
                      f"'gatewatch cameras set {camera} --plates on'")
-        start_utc, end_utc = _parse_window(session, camera, since, until)
+        try:
+            start_utc, end_utc = run_window(session, camera, since, until)
+        except IndexRunError as exc:
+            fail(str(exc))
         segment_ids = segments_to_read(session, camera=camera, since=start_utc, until=end_utc, again=again)
         job_ids = queue_plate_jobs(session, segment_ids)
         session.commit()
