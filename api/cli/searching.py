@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -12,12 +11,12 @@ from rich.table import Table
 
 from api import audit
 from api.cli.common import cli_user, console, database, fail, print_json
+from api.clip_service import cut_window, event_window
 from api.schemas.events import event_fields, local_iso
 from detection.labels import LABEL_HELP
 from detection.search import SearchError, SearchForbidden, find_event, make_query, parse_time, search_events
-from footage.clips import BadClipWindow, ClipError, NoFootage, cached_clip, describe_spans, sources_for
+from footage.clips import BadClipWindow, ClipError, NoFootage, describe_spans
 from footage.models import Camera
-from footage.settings import get_settings
 
 LOCAL = "local"
 
@@ -105,7 +104,7 @@ def clip(
             if event is not None:
                 found, info = find_event(session, event)
                 camera_id, tz = info.id, info.timezone
-                window = (found.start - timedelta(seconds=pre), found.end + timedelta(seconds=post))
+                window = event_window(found.start, found.end, pre, post)
                 obj = f"event:{event}"
             else:
                 cam = session.get(Camera, camera)
@@ -116,8 +115,7 @@ def clip(
                 camera_id, tz = cam.id, cam.timezone
                 window = (parse_time(start, tz, "--from"), parse_time(end, tz, "--to"))
                 obj = f"camera:{camera_id}"
-            sources = sources_for(session, camera_id, *window)
-            cut = cached_clip(get_settings().clips_dir, sources, *window, exact=exact)
+            cut = cut_window(session, camera_id, *window, exact=exact)
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(cut.path, out)
             audit.record(session, user_name=cli_user(), action="clip_download", obj=obj,
