@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from api import audit
 from api.auth import Principal
+from api.case_audit import add_items_detail, create_detail, export_detail, record_case
 from api.cases import (
     CaseError,
     CaseForbidden,
@@ -17,9 +17,9 @@ from api.cases import (
     export_case,
     find_case,
 )
-from api.cli.common import cli_user, console, database, fail, print_json
+from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
 from api.models import Role
-from footage.evidence import EvidenceError, file_sha256, verify_package
+from footage.evidence import EvidenceError, verify_package
 from footage.settings import get_settings
 from footage.signing import ALGORITHM, SigningKeyError, existing_public_key_pem, load_or_create
 
@@ -57,24 +57,20 @@ def export(
             case = find_case(session, principal, case_name)
             if case is None:
                 case = create_case(session, principal, case_name, reference, event, ranges)
-                audit.record(session, user_name=principal.name, action="case_create", obj=f"case:{case.id}",
-                             detail={"name": case.name, "reference": reference, "events": event,
-                                     "ranges": [r.__dict__ for r in ranges]}, remote_addr="local")
+                record_case(session, principal.name, "case_create", case,
+                            create_detail(case, event, ranges), LOCAL)
             elif event or ranges:
                 add_items(session, principal, case, event, ranges)
-                audit.record(session, user_name=principal.name, action="case_add_items", obj=f"case:{case.id}",
-                             detail={"events": event, "ranges": [r.__dict__ for r in ranges]},
-                             remote_addr="local")
+                record_case(session, principal.name, "case_add_items", case, add_items_detail(event, ranges),
+                            LOCAL)
             if reference is not None and case.reference != reference:
                 fail(f"case {case.name!r} has reference {case.reference!r}; leave out --reference or "
                      "use another case name")
             result = export_case(session, case, output.resolve(), exported_by=principal.name, pre_s=pre,
                                  post_s=post, exact=exact, burn_in=burn_in)
-            audit.record(session, user_name=principal.name, action="export", obj=f"case:{case.id}",
-                         detail={"name": case.name, "clips": result.clips, "missing": len(result.missing),
-                                 "exact": exact or burn_in, "burn_in": burn_in, "pre": pre, "post": post,
-                                 "output": str(output.resolve()), "package_sha256": file_sha256(output)},
-                         remote_addr="local")
+            record_case(session, principal.name, "export", case,
+                        export_detail(case, result, pre=pre, post=post, exact=exact, burn_in=burn_in,
+                                      output=output.resolve()), LOCAL)
     except (CaseError, CaseForbidden, EvidenceError, SigningKeyError) as exc:
         fail(str(exc))
     if json_out:

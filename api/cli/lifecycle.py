@@ -9,14 +9,12 @@ from rich.table import Table
 
 from api import lifecycle
 from api.cases import CaseForbidden, find_case
-from api.cli.common import cli_user, console, database, fail, print_json
+from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
 from api.cli.evidence import _operator
 from api.ingest import segment_rows
 from api.storage_status import storage_status
 from footage.catalogue import CatalogueError
 from footage.retention import SegmentHeld
-
-LOCAL = "local"
 
 
 def human_bytes(size: float) -> str:

@@ -10,16 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from api import audit
-from api.cli.common import cli_user, console, database, fail, print_json
+from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
 from api.clip_service import cut_window, event_window
 from api.schemas.events import event_fields, local_iso
 from detection.labels import LABEL_HELP
 from detection.search import SearchError, SearchForbidden, find_event, make_query, parse_time, search_events
 from footage.clips import BadClipWindow, ClipError, NoFootage, describe_spans
 from footage.models import Camera
-
-LOCAL = "local"
-
 
 app = typer.Typer()
 

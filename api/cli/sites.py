@@ -5,11 +5,8 @@ from __future__ import annotations
 import typer
 
 from api import audit, lifecycle
-from api.cli.common import cli_user, console, database, fail, print_json
+from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
 from footage.catalogue import CatalogueError, add_camera, add_site, camera_to_dict, list_cameras, list_sites, parse_zone
-
-LOCAL = "local"
-
 
 sites = typer.Typer(help="Sites (residential communities).", no_args_is_help=True)
 cameras = typer.Typer(help="Cameras at the sites' gates, with their time zones and zones.", no_args_is_help=True)

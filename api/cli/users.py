@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from api.cli.common import cli_user, console, database, fail, print_json
+from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
 from api.users import UserError, create_user, disable_user, list_users, rotate_token, user_dict
-
-LOCAL = "local"
 
 
 def _describe(data: dict) -> str:
