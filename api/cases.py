@@ -27,6 +27,7 @@ from api.clip_service import MAX_CLIP, MAX_ROLL_S, cut_window_to, event_window
 from api.models import Case, CaseItem, Role
 from detection.models import Event, EventThumbnail
 from footage import clips as clip_cutting
+from footage import times
 from footage.evidence import (
     EventRecordRef,
     PackageClip,
@@ -114,12 +115,9 @@ def _check_reference(reference: str | None) -> str | None:
 def parse_time(value: str | datetime, timezone: str, what: str) -> datetime:
     """An aware UTC datetime; a value without an offset is read in ``timezone`` (the camera's)."""
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(timezone))
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError, TypeError) as exc:
-        raise CaseError(f"{what} {value!r} is not an ISO 8601 time such as 2024-11-07T05:00:00+08:00") from exc
+        return times.parse_time(value, timezone, what)
+    except (times.BadTime, times.UnknownZone) as exc:
+        raise CaseError(str(exc)) from exc
 
 
 def _reachable_camera(session: Session, principal: Principal, camera_id: str) -> Camera:

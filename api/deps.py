@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -16,7 +15,7 @@ from api.audit_writer import AuditUnavailable, AuditWriter
 from api.auth import AuthError, Principal
 from api.sessions import LoginThrottle, principal_from_cookie
 from footage.db import session_factory
-from footage.models import Camera, Site
+from footage.models import Camera
 
 SESSION_COOKIE = "gatewatch_session"
 
@@ -188,13 +187,4 @@ def reachable_camera(session: Session, principal: Principal, camera_id: str) -> 
         return camera
     if principal.is_admin:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id!r}")
-    raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN)
-
-
-def reachable_site(session: Session, principal: Principal, site_name: str) -> Site:
-    site = session.scalar(select(Site).where(Site.name == site_name))
-    if site is not None and principal.may_reach_site(site.id):
-        return site
-    if principal.is_admin:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site_name!r}")
     raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN)

@@ -176,6 +176,14 @@ def test_camera_clip_and_no_footage(client, world: World, officer) -> None:  # t
     reversed_window = client.get("/api/v1/cameras/north/clip.mp4", headers=officer,
                                  params={"from": "2024-11-07T05:00:10", "to": "2024-11-07T05:00:00"})
     assert reversed_window.status_code == 422 and "later than" in reversed_window.text
+    # One limit for every clip window (api.clip_service.MAX_CLIP, 3 h): 3 h passes the check (and finds no
+    # footage on that day), a second more is refused before anything is looked up.
+    three_hours = client.get("/api/v1/cameras/north/clip.mp4", headers=officer,
+                             params={"from": "2024-11-08T05:00:00", "to": "2024-11-08T08:00:00"})
+    assert three_hours.status_code == 404
+    too_long = client.get("/api/v1/cameras/north/clip.mp4", headers=officer,
+                          params={"from": "2024-11-08T05:00:00", "to": "2024-11-08T08:00:01"})
+    assert too_long.status_code == 422 and "at most 3 hours" in too_long.text
 
 
 def gatewatch(*args: str) -> str:

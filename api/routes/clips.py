@@ -14,9 +14,10 @@ from api.clip_service import MAX_ROLL_S, check_window, cut_window, event_window
 from api.clip_views import cut_slots, record_clip_view
 from api.deps import DbSession, reachable_camera, require_role
 from api.routes.events import EventId, event_or_error
-from api.schemas.events import NoFootageOut, local_iso
+from api.schemas.events import NoFootageOut
 from detection.search import SearchError, parse_time
 from footage.clips import BadClipWindow, Clip, ClipError, NoFootage
+from footage.times import local_iso
 
 router = APIRouter(tags=["clips"])
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import FORBIDDEN, DbSession, record_read, record_read_async, require_role
+from api.event_images import thumbnail_jpeg
 from api.schemas.events import EventDetail, EventPage, SearchParams, SummaryOut, event_fields, search_params
 from detection.coverage import footage_coverage
-from detection.models import EventThumbnail
 from detection.search import (
     EventQuery,
     SearchError,
@@ -129,10 +129,10 @@ def get_event(event_id: EventId, request: Request, session: DbSession, principal
 def event_thumbnail(event_id: EventId, session: DbSession, principal: Searcher) -> Response:
     # Not audited one by one: a results page loads fifty, and the search that listed them is recorded.
     event_or_error(session, principal, event_id)
-    thumb = session.get(EventThumbnail, event_id)
-    if thumb is None:
+    jpeg = thumbnail_jpeg(session, event_id)
+    if jpeg is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {event_id} has no thumbnail")
-    return Response(thumb.jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
 __all__ = ["EventId", "build_query", "event_or_error", "router"]

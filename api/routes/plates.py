@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from api.deps import DbSession, record_read
+from api.event_images import plate_crop_jpeg
 from api.routes.events import EventId, Searcher, event_or_error
-from detection.models import EventPlateCrop
 
 router = APIRouter(tags=["events"])
 
@@ -19,8 +19,8 @@ router = APIRouter(tags=["events"])
             responses={200: {"content": {"image/jpeg": {}}}})
 def event_plate_crop(event_id: EventId, request: Request, session: DbSession, principal: Searcher) -> Response:
     event, camera = event_or_error(session, principal, event_id)
-    crop = session.get(EventPlateCrop, event_id)
-    if crop is None:
+    jpeg = plate_crop_jpeg(session, event_id)
+    if jpeg is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {event_id} has no plate crop (no plate was read)")
     record_read(request, principal, "plate_view", f"event:{event_id}", {"camera": camera.id, "plate": event.plate})
-    return Response(crop.jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})

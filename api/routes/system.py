@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response, status
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from api import audit
 from api.auth import AuthError, Principal, principal_for
@@ -22,7 +22,7 @@ from api.schemas.cases import SigningKeyOut
 from api.schemas.users import Login, Me
 from api.sessions import SECRET_FILE, check_login, end_session, session_hours, start_session
 from api.settings import get_api_settings
-from footage.models import Site
+from footage.catalogue import list_sites
 from footage.settings import get_settings
 from footage.signing import ALGORITHM, load_or_create, private_secret
 
@@ -54,10 +54,8 @@ def signing_key() -> SigningKeyOut:
 
 
 def _me(session: DbSession, principal: Principal) -> Me:
-    query = select(Site.name).order_by(Site.name)
-    if principal.site_ids is not None:
-        query = query.where(Site.id.in_(principal.site_ids))
-    return Me(name=principal.name, role=principal.role, sites=list(session.scalars(query)),
+    sites = [site.name for site in list_sites(session, principal.site_ids)]
+    return Me(name=principal.name, role=principal.role, sites=sites,
               all_sites=principal.site_ids is None)
 
 

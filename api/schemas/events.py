@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from detection.coverage import Coverage
+from detection.labels import LABEL_HELP
 from detection.models import Event
 from detection.search import CameraInfo, Summary
 from footage.settings import get_settings
+from footage.times import local_iso
 
 API = "/api/v1"
-
-
-def local_iso(value: datetime, timezone: str) -> str:
-    """ISO 8601 in the camera's time zone, with its offset (milliseconds only when there are any)."""
-    local = value.astimezone(ZoneInfo(timezone))
-    return local.isoformat(timespec="milliseconds" if local.microsecond else "seconds")
 
 
 class SearchParams(BaseModel):
@@ -33,7 +27,7 @@ class SearchParams(BaseModel):
     to: str | None = Field(None, description="Window end, ISO 8601.")
     time_of_day: str | None = Field(None, description="Daily range in each camera's zone, e.g. 22:00-06:00.")
     label: list[str] = Field(default_factory=list,
-                             description="car, truck, bus, motorcycle, bicycle, person or vehicle; repeatable.")
+                             description=f"{LABEL_HELP}; repeatable.")
     zone: list[str] = Field(default_factory=list, description="Zone the object entered; repeatable.")
     min_dwell: float | None = Field(None, ge=0, description="Least seconds the object stood still.")
     stationary: bool = Field(False, description="Include stationary (parked) objects.")
@@ -55,7 +49,7 @@ async def search_params(  # async: pure validation, no thread hand-off
     from_: str | None = Query(None, alias="from", description="Window start, ISO 8601 (naive: camera's zone)."),
     to: str | None = Query(None, description="Window end, ISO 8601 (naive: camera's zone)."),
     time_of_day: str | None = Query(None, description="Daily range in each camera's zone, e.g. 22:00-06:00."),
-    label: list[str] = Query([], description="car, truck, bus, motorcycle, bicycle, person or vehicle."),
+    label: list[str] = Query([], description=f"{LABEL_HELP}."),
     zone: list[str] = Query([], description="Zone the object entered; repeatable."),
     min_dwell: float | None = Query(None, ge=0, description="Least seconds the object stood still."),
     stationary: bool = Query(False, description="Include stationary (parked) objects."),
