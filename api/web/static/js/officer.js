@@ -185,6 +185,8 @@ async function search() {
     status.textContent = form.problem() || "Pick a date and a time window.";
     outcome.textContent = status.textContent;
     outcome.className = "small search-outcome error";
+    // The refusal is read under the button; a taller form can leave it just below the fold.
+    outcome.scrollIntoView({ block: "nearest" });
     return;
   }
   const w = form.window();
