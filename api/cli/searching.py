@@ -12,11 +12,12 @@ from rich.table import Table
 from api import audit
 from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
 from api.clip_service import cut_window, event_window
-from api.schemas.events import event_fields, local_iso
+from api.schemas.events import event_fields
 from detection.labels import LABEL_HELP
 from detection.search import SearchError, SearchForbidden, find_event, make_query, parse_time, search_events
 from footage.clips import BadClipWindow, ClipError, NoFootage, describe_spans
 from footage.models import Camera
+from footage.times import local_iso
 
 app = typer.Typer()
 
