@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from api import audit, lifecycle
@@ -36,7 +38,8 @@ def sites_add(
 def sites_list(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Every site with its cameras."""
     with database() as session:
-        rows = [{"id": s.id, "name": s.name, "cameras": [c.id for c in s.cameras]} for s in list_sites(session)]
+        rows: list[dict[str, Any]] = [{"id": s.id, "name": s.name, "cameras": [c.id for c in s.cameras]}
+                                      for s in list_sites(session)]
     if json_out:
         print_json(rows)
         return
@@ -132,7 +135,7 @@ def cameras_set(
         if len({name for name, _ in pairs}) < len(pairs):
             raise CatalogueError("a zone is given twice; give each zone a different name")
         zones = dict(pairs) if zone else None
-        kwargs: dict[str, object] = {} if retain_days is None else {"retain_days": retain_days or None}
+        kwargs: dict[str, Any] = {} if retain_days is None else {"retain_days": retain_days or None}
         if plates is not None:
             kwargs["read_plates"] = plates.lower() == "on"
         with database() as session:
