@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 export YOLO_OFFLINE := 1
 
-.PHONY: install run test test-fast lint bench browser screenshots clean
+.PHONY: install run test test-fast lint typecheck bench browser screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# mypy over footage/, detection/ and api/ (config in pyproject.toml). Not yet part of `test`: it still
+# reports errors in footage/ and detection/ (see the refactor's closing note).
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/index.py

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, authenticate_token, hash_token
+# api.models imports this module last, so api.auth may still be loading here: look its names up when called.
+import api.auth
 from api.models import User
 from footage import change_stamp
 from footage.models import Site
+
+if TYPE_CHECKING:
+    from api.auth import Principal
 
 TTL_S = 2.0
 """How long a principal read from the database is believed at most (changes made by hand in SQL take this long)."""
@@ -42,7 +46,7 @@ def clear() -> None:
 
 def cached_principal(token: str) -> Principal | None:
     """The principal of ``token`` if it was read less than TTL_S ago and nothing changed since; else None."""
-    entry = _entries.get(hash_token(token))
+    entry = _entries.get(api.auth.hash_token(token))
     if entry is None or entry[0] < time.monotonic() or entry[1] != change_stamp.current(STAMP):
         return None
     return entry[2]
@@ -54,12 +58,12 @@ def authenticate(session: Session, token: str) -> Principal:
     if found is not None:
         return found
     generation, stamp = _generation, change_stamp.current(STAMP)
-    principal = authenticate_token(session, token)
+    principal = api.auth.authenticate_token(session, token)
     with _lock:
         if generation == _generation:
             if len(_entries) >= MAX_ENTRIES:
                 _entries.clear()
-            _entries[hash_token(token)] = (time.monotonic() + TTL_S, stamp, principal)
+            _entries[api.auth.hash_token(token)] = (time.monotonic() + TTL_S, stamp, principal)
     return principal
 
 

@@ -31,11 +31,11 @@ def max_clip_hours() -> str:
     return f"{MAX_CLIP.total_seconds() / 3600:g}"
 
 
-def check_window(start: datetime, end: datetime, first: str = "from", second: str = "to") -> None:
-    """Refuse a reversed, empty or too long window, naming the inputs ``first`` and ``second``."""
+def check_window(start: datetime, end: datetime, given: tuple[str, str] | None = None) -> None:
+    """Refuse a reversed, empty or too long window; ``given`` is the (from, to) text as the caller wrote it."""
     if end <= start:
-        raise BadClipWindow(f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()}); "
-                            f"give a '{second}' later than '{first}'")
+        first, second = given or (start.isoformat(), end.isoformat())
+        raise BadClipWindow(f"the window ends ({second}) before it starts ({first}); give a 'to' later than 'from'")
     if end - start > MAX_CLIP:
         raise ClipTooLong(f"a clip is at most {max_clip_hours()} hours long; ask for a shorter window")
 

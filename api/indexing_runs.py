@@ -9,7 +9,7 @@ about once a second while jobs run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,13 +17,11 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.schemas.jobs import JobOut, job_out
 from detection.settings import get_detection_settings
 from footage import times
 from footage.models import Camera
 
 ENGINES = ("local", "celery")
-JOB_STATUS_NAMES = ("queued", "running", "done", "failed")
 Tick = Callable[..., None]
 
 
@@ -166,15 +164,3 @@ def start_service_engine() -> tuple[str, Stoppable] | None:
         return "worker_pool", pool
     return None
 
-
-def job_views(session: Session, *, status: str | None = None, camera: str | None = None,
-              site_ids: Collection[int] | None = None, limit: int = 100) -> list[JobOut]:
-    """Jobs newest first, their times in each camera's time zone (GET /api/v1/jobs and `gatewatch jobs`)."""
-    from detection.jobs import list_jobs
-
-    if status is not None and status not in JOB_STATUS_NAMES:
-        raise IndexRunError(f"unknown status {status!r}; use queued, running, done or failed")
-    rows = list_jobs(session, status=status, camera=camera, site_ids=site_ids, limit=limit)
-    cameras = session.scalars(select(Camera).where(Camera.id.in_({segment.camera_id for _, segment in rows})))
-    zones = {row.id: row.timezone for row in cameras}
-    return [job_out(job, segment, zones.get(segment.camera_id, "UTC")) for job, segment in rows]

@@ -22,3 +22,16 @@ def test_cuts_past_the_limit_get_503(monkeypatch: pytest.MonkeyPatch) -> None:
             pass
     finally:
         get_api_settings.cache_clear()
+
+
+def test_one_clip_length_rule_for_http_cli_and_cases() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from api.cases import MAX_RANGE
+    from api.clip_service import MAX_CLIP, ClipTooLong, check_window
+
+    start = datetime(2024, 11, 7, 5, tzinfo=UTC)
+    check_window(start, start + MAX_CLIP)
+    with pytest.raises(ClipTooLong, match="at most 3 hours"):
+        check_window(start, start + MAX_CLIP + timedelta(seconds=1))
+    assert timedelta(hours=3) == MAX_CLIP == MAX_RANGE

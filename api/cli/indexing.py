@@ -11,7 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli.common import console, database, fail, print_json
-from api.indexing_runs import IndexRunError, check_run, job_views, queue_run, run_jobs, run_summary
+from api.indexing_runs import IndexRunError, check_run, queue_run, run_jobs, run_summary
+from api.jobs_listing import STATUSES, jobs_out
 
 
 def _hms(seconds: float) -> str:
@@ -144,11 +145,10 @@ def jobs(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List indexing jobs: state, attempts, progress, error."""
+    if status is not None and status not in STATUSES:
+        fail(f"unknown status {status!r}; use {', '.join(STATUSES[:-1])} or {STATUSES[-1]}")
     with database() as session:
-        try:
-            out = job_views(session, status=status, camera=camera, limit=limit)
-        except IndexRunError as exc:
-            fail(str(exc))
+        out = jobs_out(session, status=status, camera=camera, limit=limit)
     if json_out:
         print_json([item.model_dump(mode="json") for item in out])
         return

@@ -90,7 +90,7 @@ def camera_clip(camera_id: str, request: Request, session: DbSession,
     except SearchError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     try:
-        check_window(start, end)
+        check_window(start, end, (from_, to))
     except BadClipWindow as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     try:

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import Principal
 from api.deps import DbSession, require_role
-from api.indexing_runs import job_views
+from api.jobs_listing import jobs_out
 from api.models import Role
 from api.schemas.jobs import JobOut
 
 router = APIRouter(tags=["jobs"])
+
 
 @router.get("/jobs", response_model=list[JobOut])
 def get_jobs(
@@ -24,4 +25,4 @@ def get_jobs(
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many jobs, newest first.")] = 100,
 ) -> list[JobOut]:
     """Indexing jobs, newest first: state, attempts, progress and the last error."""
-    return job_views(session, status=status, camera=camera, site_ids=principal.site_ids, limit=limit)
+    return jobs_out(session, status=status, camera=camera, site_ids=principal.site_ids, limit=limit)

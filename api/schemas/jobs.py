@@ -40,6 +40,6 @@ def job_out(job: Job, segment: Segment, timezone: str) -> JobOut:
     return JobOut(
         id=job.id, kind=job.kind, segment_id=job.segment_id, camera=segment.camera_id, status=job.status,
         engine=job.engine, attempts=job.attempts, max_attempts=job.max_attempts, progress=round(job.progress, 4),
-        error=job.error, worker=job.worker, created_at=local(job.created_at),  # type: ignore[arg-type]
+        error=job.error, worker=job.worker, created_at=local(job.created_at),
         started_at=local(job.started_at), finished_at=local(job.finished_at),
     )
