@@ -49,7 +49,7 @@ def export_detail(case: Case, result: ExportResult, *, pre: float, post: float, 
 
 
 def record_case(session: Session, user: str, action: str, case: Case, detail: dict[str, Any],
-                remote_addr: str) -> None:
+                remote_addr: str | None) -> None:
     """One case entry (``case_create``, ``case_add_items``, ``case_remove_item``, ``export``) in the trail."""
     audit.record(session, user_name=user, action=action, obj=f"case:{case.id}", detail=detail,
                  remote_addr=remote_addr)

@@ -79,7 +79,8 @@ def storage_status(session: Session, site_ids: frozenset[int] | None = None,
     now = now or datetime.now(UTC)
     admin = site_ids is None
     holds = held_ranges(session)
-    cameras = [c for c in session.scalars(select(Camera).order_by(Camera.id)) if admin or c.site_id in site_ids]
+    cameras = [c for c in session.scalars(select(Camera).order_by(Camera.id))
+               if site_ids is None or c.site_id in site_ids]
     visible = {c.id for c in cameras}
     plan = plan_purge(session, now, holds)
     due: dict[str, list[Segment]] = {}
@@ -102,7 +103,7 @@ def storage_status(session: Session, site_ids: frozenset[int] | None = None,
         for s in segments:
             paths[s.path] = s.size_bytes
             shas.add(s.sha256)
-        row = {
+        row: dict[str, Any] = {
             "camera": camera.id, "site": camera.site.name, "gate": camera.gate, "timezone": camera.timezone,
             "segments": len(segments),
             "hours": round(sum(s.duration_s for s in segments) / 3600, 4),

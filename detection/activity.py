@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from detection.decode import FrameReader, PacketTrace, Span, grey_small, open_video, rotate
+from detection.decode import FrameReader, PacketTrace, Span, grey_small, open_video, rotate, time_base_s
 from detection.motion import MotionDetector, MotionSettings
 from detection.zones import Polygon
 from footage import spans as spans_rule
@@ -152,7 +152,7 @@ def keyframe_candidates(
     with open_video(path) as container:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
-        time_base = float(stream.time_base)
+        time_base = time_base_s(stream)
         try:
             for frame in container.decode(stream):
                 if frame.pts is None:

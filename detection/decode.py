@@ -22,6 +22,14 @@ class DecodeError(RuntimeError):
     """The file cannot be read as video."""
 
 
+def time_base_s(stream: av.video.stream.VideoStream) -> float:
+    """Seconds per timestamp tick of a video stream."""
+    if stream.time_base is None:
+        raise DecodeError("the video stream has no time base, so its frames have no times; remux the file "
+                          "(ffmpeg -i IN -c copy OUT) and try again")
+    return float(stream.time_base)
+
+
 @dataclass
 class PacketTrace:
     """What demuxing (without decoding) tells about every frame of the video stream, in presentation order."""
@@ -60,7 +68,7 @@ def read_packets(path: Path) -> PacketTrace:
     """Demux the video stream without decoding it: per-frame times, sizes and keyframe flags."""
     with open_video(path) as container:
         stream = container.streams.video[0]
-        time_base = float(stream.time_base)
+        time_base = time_base_s(stream)
         rows: list[tuple[int, int, bool, int]] = []
         try:
             for packet in container.demux(stream):
@@ -101,7 +109,8 @@ def grey_small(frame: av.VideoFrame, width: int) -> np.ndarray:
     """A small grey picture from the luma plane: cheaper than a full colour conversion."""
     if frame.format.name in {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray"}:
         plane = frame.planes[0]
-        luma = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        # A VideoPlane is a buffer, but PyAV's stubs do not say so.
+        luma = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]  # type: ignore[call-overload]
     else:
         luma = frame.to_ndarray(format="gray")
     height = max(1, round(luma.shape[0] * width / luma.shape[1]))
@@ -160,7 +169,7 @@ class FrameReader:
             self._stream.thread_type = "AUTO"
         if self.grey_width is not None:
             _skip_deblocking(self._stream)
-        self._time_base = float(self._stream.time_base)
+        self._time_base = time_base_s(self._stream)
         self._packets: Iterator[av.Packet] | None = None
         self._pending: list[av.VideoFrame] = []  # frames decoded past the previous span's end
         self._position = -np.inf  # time of the last packet read
@@ -274,7 +283,7 @@ def _decode_span(
 ) -> Iterator[tuple[Span, float, np.ndarray]]:
     """Decode until the span's end; frames before its start are decoded (needed) but not yielded, and the
     first frame past its end is kept in ``pending`` for the next span."""
-    time_base = float(stream.time_base)
+    time_base = time_base_s(stream)
     next_t = span.start_s
     for frame in _frames(packets, pending, stream):
         if frame.pts is None:

@@ -10,7 +10,6 @@ reported once per segment, flagged stationary.
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import cv2
 import numpy as np
@@ -41,9 +40,10 @@ def _group(label: str) -> str:
 
 
 def _label(observations: list[Observation]) -> str:
-    votes: Counter[str] = Counter()
+    votes: dict[str, float] = {}
     for obs in observations:
-        votes[COCO_LABELS.get(obs.cls, "car")] += obs.score
+        label = COCO_LABELS.get(obs.cls, "car")
+        votes[label] = votes.get(label, 0.0) + obs.score
     return max(sorted(votes), key=votes.__getitem__)
 
 
@@ -198,7 +198,8 @@ def track_to_event(track: Track, zones: dict[str, Polygon]) -> EventRecord | Non
         dwell_s=round(dwell_s, 3),
         dwell_zone=dwell_zone,
         stationary=stationary,
-        colour=dominant_colour(track.best_crop, track.best_scene) if label in VEHICLE_LABELS else None,
+        colour=(dominant_colour(track.best_crop, track.best_scene)
+                if label in VEHICLE_LABELS and track.best_crop is not None else None),
         thumbnail_jpeg=_thumbnail(track.best_crop),
         track=summary,
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from detection.jobs import ClaimedJob, JobLost, JobTimings, complete_job, fail_attempt, heartbeat, release_job
 from detection.models import Event, Job, JobStatus
@@ -22,6 +22,9 @@ from detection.records import CameraSpec, EventRecord, SegmentIndex
 from footage.db import session_scope
 from footage.models import Camera, Segment
 from footage.settings import get_settings
+
+if TYPE_CHECKING:  # the detector pulls in torch or OpenVINO; a job that is handed one needs only its type
+    from detection.detector import Detector
 
 MAX_ERROR_CHARS = 2000
 
@@ -115,6 +118,8 @@ def _read_work(job_id: int) -> _SegmentWork:
         if segment is None:
             raise LookupError(f"segment {job.segment_id} of job {job_id} does not exist")
         camera = session.get(Camera, segment.camera_id)
+        if camera is None:
+            raise LookupError(f"camera {segment.camera_id} of segment {segment.id} does not exist")
         zones = {name: [(float(x), float(y)) for x, y in polygon] for name, polygon in (camera.zones or {}).items()}
         return _SegmentWork(
             path=get_settings().resolved_home / segment.path,
@@ -161,7 +166,7 @@ def _error_text(exc: BaseException) -> str:
     return text[:MAX_ERROR_CHARS]
 
 
-def run_job(claimed: ClaimedJob, worker: str, *, detector: object | None = None, timings: JobTimings | None = None,
+def run_job(claimed: ClaimedJob, worker: str, *, detector: Detector | None = None, timings: JobTimings | None = None,
             should_stop: Callable[[], bool] | None = None,
             index: Callable[..., SegmentIndex] | None = None) -> JobOutcome:
     """Index the claimed job's segment and record the result; never raises for a bad segment.

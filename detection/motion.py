@@ -67,8 +67,9 @@ class MotionDetector:
         if previous.shape != current.shape:
             return 0.0
         diff = cv2.absdiff(current, previous)
-        changed = (diff > self.settings.pixel_threshold).astype(np.uint8) * 255
+        changed: np.ndarray = (diff > self.settings.pixel_threshold).astype(np.uint8) * 255
         changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, self._kernel)
+        assert self._mask is not None  # set by _prepare, which made ``current``
         changed = cv2.bitwise_and(changed, self._mask)
         return float(np.count_nonzero(changed)) / self._mask_pixels
 

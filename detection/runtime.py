@@ -80,7 +80,7 @@ def openvino_ir(onnx_path: Path, weights_sha256: str, models_root: Path) -> Conv
     folder = cache_dir(models_root, weights_sha256)
     if _cache_is_valid(folder):
         return ConversionReport(folder / IR_NAME, 0.0, True)
-    import openvino as ov  # type: ignore[import-untyped]
+    import openvino as ov
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -120,7 +120,7 @@ def _coco_names(onnx_path: Path) -> list[str]:
     """The class names the ONNX export carries in its metadata (ultralytics writes them as a dict literal)."""
     import ast
 
-    import onnxruntime as ort  # type: ignore[import-untyped]
+    import onnxruntime as ort
 
     meta = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     names = ast.literal_eval(meta.get("names", "{}"))
@@ -137,7 +137,7 @@ class OpenVINOEngine:
     name = "openvino"
 
     def __init__(self, ir_path: Path, threads: int) -> None:
-        import openvino as ov  # type: ignore[import-untyped]
+        import openvino as ov
 
         self.threads = threads
         self._core = ov.Core()
@@ -162,7 +162,7 @@ class OpenVINOEngine:
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         compiled = self._compiled_for(batch.shape[2], batch.shape[3])
-        result = compiled(batch)  # type: ignore[operator]
+        result = compiled(batch)
         return np.asarray(result[0])
 
 
@@ -172,7 +172,7 @@ class OnnxRuntimeEngine:
     name = "onnxruntime"
 
     def __init__(self, onnx_path: Path, threads: int) -> None:
-        import onnxruntime as ort  # type: ignore[import-untyped]
+        import onnxruntime as ort
 
         self.threads = threads
         options = ort.SessionOptions()

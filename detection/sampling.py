@@ -104,7 +104,7 @@ def motion_boxes(previous: np.ndarray | None, grey: np.ndarray, frame_size: tupl
     b = cv2.GaussianBlur(grey, (5, 5), 0).astype(np.float32)
     # Exposure acts on the whole picture: match means so a brightness step is not motion (as the cheap pass).
     b *= max(float(a.mean()), 1.0) / max(float(b.mean()), 1.0)
-    changed = (cv2.absdiff(a, b) > MOTION_THRESHOLD).astype(np.uint8) * 255
+    changed: np.ndarray = (cv2.absdiff(a, b) > MOTION_THRESHOLD).astype(np.uint8) * 255
     changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     if not changed.any():
         return []

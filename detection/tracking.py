@@ -57,7 +57,7 @@ def _low_rate_tracker_class() -> type:
     from ultralytics.trackers.utils import matching
 
     class LowRateByteTracker(byte_tracker.BYTETracker):
-        def _unconfirmed_association(self, unconfirmed, u_detection, detections, activated, removed):  # type: ignore[no-untyped-def]
+        def _unconfirmed_association(self, unconfirmed, u_detection, detections, activated, removed):
             detections = [detections[i] for i in u_detection]
             if not unconfirmed:
                 return list(range(len(detections))), detections

@@ -36,14 +36,14 @@ def clear() -> None:
 
 def camera_rows(session: Session) -> list[Row[Any]]:
     """Every camera with its site (id, gate, timezone, site_id, site), ordered by camera id."""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     found = _rows.get(key)
     stamp = change_stamp.current(STAMP)
     if found is not None and found[0] >= time.monotonic() and found[1] == stamp:
         return found[2]
     generation = _generation
     # Plain columns, not ORM objects.
-    rows = list(session.execute(
+    rows: list[Row[Any]] = list(session.execute(  # type: ignore[arg-type]  # Row is invariant in its tuple
         select(Camera.id, Camera.gate, Camera.timezone, Site.id.label("site_id"), Site.name.label("site"))
         .join(Site, Camera.site_id == Site.id).order_by(Camera.id)
     ).all())

@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import av
@@ -139,6 +140,8 @@ def _keyframe_at_or_before(path: Path, offset: float) -> tuple[float, float, boo
         first = _first_pts_s(stream)
         has_audio = bool(container.streams.audio)
         tb = stream.time_base
+        if tb is None:
+            raise ClipError(f"{path} has a video stream without a time base; remux it (ffmpeg -c copy) first")
         # A hair later than asked, so rounding never lands on the keyframe before the one at that time.
         target = first + offset + 1e-4
         try:
@@ -161,7 +164,7 @@ def _last_keyframe_by_reading(container: av.container.InputContainer, stream: av
     for packet in container.demux(stream):
         if packet.pts is None:
             continue
-        at = float(packet.pts * stream.time_base)
+        at = float(packet.pts * (stream.time_base or 0))
         if at > target:
             break
         if packet.is_keyframe:
@@ -339,11 +342,12 @@ def _clip_to_json(clip: Clip) -> dict[str, object]:
 
 
 def _clip_from_json(path: Path, data: dict[str, object]) -> Clip:
+    listed = cast(list[dict[str, str]], data["sources"])
     sources = [ClipSource(Path(s["path"]), datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]),
-                          s["sha256"]) for s in data["sources"]]  # type: ignore[index, union-attr]
+                          s["sha256"]) for s in listed]
     return Clip(path=path, start=datetime.fromisoformat(str(data["start"])),
                 end=datetime.fromisoformat(str(data["end"])), sha256=str(data["sha256"]),
-                size=int(data["size"]), sources=sources, exact=bool(data["exact"]))  # type: ignore[call-overload]
+                size=int(cast(int, data["size"])), sources=sources, exact=bool(data["exact"]))
 
 
 def cached_clip(cache_dir: Path, sources: list[ClipSource], start: datetime, end: datetime, *, exact: bool = False,

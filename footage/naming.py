@@ -59,7 +59,8 @@ def _datetime(parts: tuple[str, ...]) -> datetime | None:
 
 def _clock(parts: tuple[str, ...]) -> time | None:
     try:
-        return time(*(int(p) for p in parts))
+        hour, minute, second = (int(p) for p in parts)
+        return time(hour, minute, second)
     except ValueError:
         return None
 

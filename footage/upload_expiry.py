@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete
 
-from footage.db import session_scope
+from footage.db import rowcount, session_scope
 from footage.models import UploadClaim
 from footage.periodic import Every
 from footage.settings import get_settings
@@ -67,7 +67,7 @@ def prune_claims(max_age_s: float, now: float) -> int:
         query = delete(UploadClaim).where(UploadClaim.claimed_at < cutoff)
         if present:
             query = query.where(UploadClaim.upload_id.not_in(present))
-        pruned = session.execute(query).rowcount or 0
+        pruned = rowcount(session.execute(query))
     if pruned:
         log.info("pruned %d import claim(s) of uploads gone for over %.0f s", pruned, max_age_s)
     return pruned

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ffmpeg
+import imageio_ffmpeg
 import pytest
 
 from detection.decode import DecodeError
 from detection.detector import VEHICLE_LABELS
-from detection.pipeline import index_segment
+from detection.pipeline import dense_reference, index_segment
 from detection.records import CameraSpec
 from tests.support_index import ROI_SPANS, cut, motorway_zone, moving_vehicles, shared_detector
 
@@ -60,6 +62,23 @@ def test_parking_aisle_events_only_at_the_car_passes(footage_dir: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the index makes no vehicle event in the parking aisle; the dense reference "
+                   "tracks a moving car 17.8-18.9 s (YOLO11n, score 0.46) that the sampled detector rate misses")
+def test_parking_aisle_moving_car_of_the_reference_is_found(footage_dir: Path) -> None:
+    """The lower bound the upper-bound test above lacks: a moving car the dense reference (every frame) tracks
+    for >= 1 s lies in a pass of the ground truth, and the index finds it there. Strict xfail: when the index
+    finds it, this XPASSes and fails, so the mark must be removed then."""
+    passes = [(4.6, 8.3), (14.8, 19.1), (25.3, 27.7)]
+    clip = footage_dir / "parking_aisle_car_detection.mp4"
+    reference = moving_vehicles(dense_reference(clip, CameraSpec(), detector=shared_detector()))
+    targets = [e for e in reference if e.end_s - e.start_s >= 1.0]
+    assert targets and all(any(s - 1.0 <= e.start_s and e.end_s <= t + 1.0 for s, t in passes) for e in targets)
+    found = moving_vehicles(index_segment(clip, CameraSpec(), detector=shared_detector()))
+    for target in targets:
+        assert any(e.start_s <= target.end_s and e.end_s >= target.start_s for e in found), target
+
+
+@pytest.mark.slow
 def test_reindexing_gives_identical_events(footage_dir: Path, tmp_path: Path) -> None:
     clip = cut(footage_dir / "street_sparse_traffic.mp4", 24.0, 9.0, tmp_path / "street_24_33.mp4")
     first = index_segment(clip, CameraSpec(), detector=shared_detector())
@@ -85,11 +104,32 @@ def test_variable_frame_rate_clip_indexes_with_times_from_timestamps(footage_dir
     assert all(0.0 <= e.start_s <= e.end_s <= result.duration_s for e in result.events)
 
 
-def test_rotation_turns_frames_into_the_viewers_orientation(footage_dir: Path) -> None:
-    """A zone drawn on the left of the turned picture is tested against turned frames (no vehicle there)."""
-    result = index_segment(footage_dir / "street_brightness_flicker_no_vehicle.avi", CameraSpec(zones={
-        "left": [(0.0, 0.0), (0.2, 0.0), (0.2, 1.0), (0.0, 1.0)]}), detector=shared_detector(), rotation=90)
-    assert moving_vehicles(result) == []
+def _overlap(a: list[float], b: list[float]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+@pytest.mark.slow
+def test_rotation_turns_frames_into_the_viewers_orientation(footage_dir: Path, tmp_path: Path) -> None:
+    """A camera mounted on its side: the street (24-33 s, a red car crossing) stored turned a quarter
+    anticlockwise, indexed with rotation=90, gives the red car at the boxes the upright clip gives. YOLO11n
+    finds no car in the sideways picture at all (measured), so a pipeline ignoring the rotation fails here."""
+    upright_clip = cut(footage_dir / "street_sparse_traffic.mp4", 24.0, 9.0, tmp_path / "street_24_33.mp4")
+    sideways = tmp_path / "sideways.mp4"
+    (
+        ffmpeg.input(str(upright_clip)).output(str(sideways), vf="transpose=2", vcodec="libx264", crf=18)
+        .global_args("-loglevel", "error").run(cmd=imageio_ffmpeg.get_ffmpeg_exe(), overwrite_output=True)
+    )
+    upright = index_segment(upright_clip, CameraSpec(), detector=shared_detector())
+    turned = index_segment(sideways, CameraSpec(), detector=shared_detector(), rotation=90)
+    [red] = [e for e in moving_vehicles(upright) if e.colour == "red"]
+    [red_turned] = [e for e in moving_vehicles(turned) if e.colour == "red"]
+    assert red_turned.start_s == pytest.approx(red.start_s, abs=1.0)
+    boxes = {round(t, 1): box for t, *box in red_turned.track}
+    matched = [_overlap(box, boxes[round(t, 1)]) for t, *box in red.track if round(t, 1) in boxes]
+    assert len(matched) >= 3 and sorted(matched)[len(matched) // 2] > 0.6, matched
 
 
 def test_truncated_and_fake_files(footage_dir: Path, tmp_path: Path) -> None:

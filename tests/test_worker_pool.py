@@ -60,16 +60,22 @@ def test_sigkill_mid_segment_leaves_nothing_and_another_worker_finishes(
         return job if job.status == JobStatus.RUNNING and job.progress > 0 else None
 
     try:
-        running = wait_for(making_progress, 180, "the worker to make progress on the segment")
+        wait_for(making_progress, 180, "the worker to make progress on the segment")
+        # Freeze the worker, then read what it has committed: nothing can change between that reading and the
+        # kill, so the kill lands at a known point, mid-segment (WAL lets this read past a frozen writer).
+        os.kill(doomed.pid, signal.SIGSTOP)
+        frozen = load_job(job_id)
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.join(10)
     finally:
         if doomed.is_alive():
             doomed.kill()
     assert doomed.exitcode == -signal.SIGKILL
+    assert frozen.status == JobStatus.RUNNING and 0 < frozen.progress < 1, (
+        f"the worker was frozen at {frozen.status} {frozen.progress}, not mid-segment")
     killed = load_job(job_id)
-    assert killed.status == JobStatus.RUNNING, "the job finished before the kill; use a longer clip"
-    assert killed.worker == running.worker and killed.worker.endswith(f":{doomed.pid}:local")
+    assert (killed.status, killed.progress, killed.worker) == (frozen.status, frozen.progress, frozen.worker)
+    assert killed.worker.endswith(f":{doomed.pid}:local")
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Event).where(Event.segment_id == segment_id)) == 0
         assert session.get(Segment, segment_id).status == SegmentStatus.INDEXING

@@ -50,7 +50,7 @@ def build_query(session: Session, principal: Principal, params: SearchParams) ->
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
-def event_or_error(session: Session, principal: Principal, event_id: int):  # type: ignore[no-untyped-def]
+def event_or_error(session: Session, principal: Principal, event_id: int):
     """The event and its camera, or 404 (403 for askers restricted to some sites, who must learn nothing)."""
     try:
         return find_event(session, event_id, principal.site_ids)

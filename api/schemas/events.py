@@ -108,7 +108,7 @@ def event_fields(event: Event | Any, camera: CameraInfo) -> dict[str, object]:
         "thumbnail_url": f"{base}{API}/events/{event.id}/thumbnail.jpg",
         "clip_url": f"{base}{API}/events/{event.id}/clip.mp4", "segment_id": event.segment_id,
         "plate": getattr(event, "plate", None),
-        "plate_score": None if getattr(event, "plate_score", None) is None else round(event.plate_score, 4),
+        "plate_score": None if (score := getattr(event, "plate_score", None)) is None else round(score, 4),
         "plate_crop_url": f"{base}{API}/events/{event.id}/plate.jpg" if getattr(event, "plate", None) else None,
     }
 

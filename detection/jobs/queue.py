@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from detection.models import Event, EventPlateCrop, EventThumbnail, Job, JobStatus
 from detection.settings import get_detection_settings
 from footage.catalogue import set_segment_status
-from footage.db import utcnow
+from footage.db import rowcount, utcnow
 from footage.models import Segment, SegmentStatus
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -132,7 +132,7 @@ def claim_job(session: Session, worker: str, *, lease_s: float, engine: str = "l
                     finished_at=None)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             continue
         job = session.get(Job, job_id, populate_existing=True)
         assert job is not None
@@ -151,7 +151,7 @@ def heartbeat(session: Session, job_id: int, worker: str, *, progress: float | N
         update(Job).where(Job.id == job_id, Job.worker == worker, Job.status == JobStatus.RUNNING)
         .values(**values).execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def _take_for_finish(session: Session, job_id: int, worker: str) -> Job:
@@ -162,7 +162,7 @@ def _take_for_finish(session: Session, job_id: int, worker: str) -> Job:
         update(Job).where(Job.id == job_id, Job.worker == worker, Job.status == JobStatus.RUNNING)
         .values(worker=worker).execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise JobLost(f"job {job_id} was taken from worker {worker} (its lease expired); its results are dropped")
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None
@@ -187,8 +187,8 @@ def complete_job(session: Session, job_id: int, worker: str, events: list[Event]
         EventThumbnail(event_id=event.id, jpeg=jpeg) for event, jpeg in zip(events, thumbnails, strict=True)
         if jpeg is not None
     )
-    session.add_all(EventPlateCrop(event_id=event.id, jpeg=event.plate_crop_jpeg) for event in events
-                    if getattr(event, "plate_crop_jpeg", None))
+    session.add_all(EventPlateCrop(event_id=event.id, jpeg=crop) for event in events
+                    if (crop := getattr(event, "plate_crop_jpeg", None)))
     set_segment_status(session, job.segment_id, SegmentStatus.INDEXED)
     job.status = JobStatus.DONE
     job.progress = 1.0
@@ -234,7 +234,7 @@ def release_job(session: Session, job_id: int, worker: str) -> bool:
         .values(status=JobStatus.QUEUED, worker=None, lease_until=None, attempts=Job.attempts - 1, progress=0.0)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return False
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None
@@ -263,7 +263,7 @@ def requeue_expired(session: Session, *, now: datetime | None = None, worker: st
         guard = update(Job).where(Job.id == job.id, Job.status == JobStatus.RUNNING, Job.worker == job.worker)
         if worker is None:
             guard = guard.where(Job.lease_until < now)
-        if session.execute(guard.values(lease_until=None).execution_options(synchronize_session=False)).rowcount != 1:
+        if rowcount(session.execute(guard.values(lease_until=None).execution_options(synchronize_session=False))) != 1:
             continue
         session.refresh(job)
         why = reason or f"worker {job.worker} stopped answering (lease expired)"

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
 
 from detection.jobs.queue import ACTIVE, ClaimedJob, JobLost, _take_for_finish, fail_attempt
@@ -38,9 +38,9 @@ def segments_to_read(session: Session, *, camera: str | None = None, since: date
 
     ``again``: every such segment with vehicle events, read or not (after a reader change). Oldest first.
     """
-    unread = Event.segment_id == Segment.id, Event.label.in_(sorted(PLATE_LABELS))
+    unread: list[ColumnElement[bool]] = [Event.segment_id == Segment.id, Event.label.in_(sorted(PLATE_LABELS))]
     if not again:
-        unread = (*unread, Event.plate_norm.is_(None))
+        unread.append(Event.plate_norm.is_(None))
     stmt = (select(Segment.id).join(Camera, Camera.id == Segment.camera_id)
             .where(Segment.status == SegmentStatus.INDEXED, Camera.read_plates.is_(True),
                    exists().where(*unread))

@@ -94,7 +94,7 @@ class PlateReader:
     def _recogniser_session(self) -> object:
         with self._lock:
             if self._recogniser is None:
-                from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer  # type: ignore[import-untyped]
+                from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
 
                 self._recogniser = TextRecognizer({
                     "model_path": str(recogniser_model()), "rec_img_shape": REC_SHAPE, "rec_batch_num": REC_BATCH,
@@ -118,7 +118,8 @@ class PlateReader:
                     out.append(None)
                     continue
                 best = int(np.argmax(conf))
-                plate = PlateBox(*(float(v) for v in xyxy[best]), score=float(conf[best]))
+                x1, y1, x2, y2 = (float(v) for v in xyxy[best])
+                plate = PlateBox(x1, y1, x2, y2, score=float(conf[best]))
                 out.append(plate if plate.width >= MIN_PLATE_WIDTH_PX else None)
         return out
 

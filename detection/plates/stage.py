@@ -131,7 +131,7 @@ def read_plates(path: Path, targets: list[PlateTarget], reader: PlateReader, *, 
     # Every decoded cut is searched for its plate (the finder is cheap and its confidence swings from frame
     # to frame); the reads go to the frames where the plate was found best.
     decoded = [(target, c) for target in tried for c in target.candidates if c.crop is not None and c.crop.size]
-    boxes = reader.find_in_cuts([c.crop for _, c in decoded])
+    boxes = reader.find_in_cuts([c.crop for _, c in decoded if c.crop is not None])
     for (_, candidate), box in zip(decoded, boxes, strict=True):
         candidate.plate = box
     found: list[tuple[PlateTarget, np.ndarray, PlateBox]] = []

@@ -155,9 +155,9 @@ def validate_query(query: EventQuery) -> None:
                 raise MalformedTime(str(exc)) from exc
     for values, what in ((query.zones, "zone"), (query.colours, "colour"), (query.sites, "site"),
                          (query.gates, "gate"), (query.cameras, "camera")):
-        for value in values:
-            if len(value) > 200 or any(ord(ch) < 32 for ch in value):
-                raise BadFilter(f"{what} {value[:40]!r} is not a name; give it without control characters, "
+        for name in values:
+            if len(name) > 200 or any(ord(ch) < 32 for ch in name):
+                raise BadFilter(f"{what} {name[:40]!r} is not a name; give it without control characters, "
                                 "in 200 characters or fewer")
     if query.start and query.end and query.end <= query.start:
         raise InvalidWindow(f"the window ends ({query.end.isoformat()}) before it starts "

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import ColumnElement, Integer, cast, func, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ def cameras_of(session: Session, query: EventQuery, site_ids: frozenset[int] | N
     return resolve_cameras(session, query.sites, query.gates, query.cameras, site_ids)
 
 
-def build_search(session: Session, query: EventQuery, site_ids: frozenset[int] | None = None):  # type: ignore[no-untyped-def]
+def build_search(session: Session, query: EventQuery, site_ids: frozenset[int] | None = None):
     """The SELECT a search runs (and the cameras it covers); exposed so tests and the bench can EXPLAIN it."""
     validate_query(query)
     cameras = cameras_of(session, query, site_ids)
@@ -44,7 +45,7 @@ def search_events(session: Session, query: EventQuery, site_ids: frozenset[int] 
         from detection.plates.search import PlateQueryError, plate_page
 
         try:
-            return plate_page(session, query, site_ids)  # type: ignore[no-any-return]
+            return plate_page(session, query, site_ids)
         except PlateQueryError as exc:
             raise BadCursor(str(exc)) from exc
     statement, cameras = build_search(session, query, site_ids)
@@ -114,10 +115,12 @@ def summarise_events(session: Session, query: EventQuery, bucket_s: int = 3600,
     else:
         offset = func.extract("epoch", Event.start - origin)
     # Events that began before the window (and overlap it) count in its first bucket.
+    bucket: ColumnElement[Any]
     if session.get_bind().dialect.name == "sqlite":
         bucket = func.max(cast(offset / bucket_s, Integer), 0)
     else:
         bucket = func.greatest(func.floor(offset / bucket_s), 0)
+    rows: Sequence[tuple[str, int, int]]
     if query.plate:
         from detection.plates.search import plate_buckets
 
@@ -126,7 +129,7 @@ def summarise_events(session: Session, query: EventQuery, bucket_s: int = 3600,
         rows = session.execute(
             select(Event.camera_id, bucket.label("b"), func.count().label("n")).where(*conditions)
             .group_by(Event.camera_id, bucket)
-        ).all()
+        ).tuples().all()
     counts: dict[str, list[BucketCount]] = {c.id: [] for c in cameras}
     for camera_id, b, n in rows:
         counts.setdefault(camera_id, []).append(

@@ -31,7 +31,7 @@ def longest_event_span(session: Session, stationary: bool = True) -> float:
     is not looked at; its events would have to outlast every event seen so far to matter.
     Parked objects last as long as their segment; keeping them apart keeps the default search's range tight.
     """
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     top = session.scalar(select(func.max(Event.id))) or 0
     with _span_lock:
         seen_id, moving, parked = _span_cache.get(key, (0, 0.0, 0.0))
