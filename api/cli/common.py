@@ -16,6 +16,7 @@ from api.database import migrate
 from footage.db import session_scope
 
 console = Console(stderr=True)
+LOCAL = "local"  # the audit trail's remote address for what the command line did
 _migrated = False
 
 

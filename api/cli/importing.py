@@ -97,42 +97,44 @@ def _line(result: ImportResult) -> str:
     return f"[red]refused[/] {data['path']}: {data['error']}"
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("import")
-    def import_(
-        paths: list[Path] = typer.Argument(..., help="Video files or folders of NVR exports (walked)."),
-        camera: str = typer.Option(..., "--camera", help="The camera the footage is from."),
-        start: str | None = typer.Option(
-            None, "--start",
-            help="Start time, ISO 8601 (2024-11-07T05:00:00+08:00; without an offset, in the camera's zone). "
-                 "Default: from the file name, else the file's creation time.",
-        ),
-        json_out: bool = typer.Option(
-            False, "--json", help="Print one JSON object per file, one per line; no progress bar."
-        ),
-    ) -> None:
-        """Import footage; each file is probed, timed, stored once by content, and queued for indexing.
+app = typer.Typer()
 
-        Exits with status 1 when any file was refused.
-        """
-        try:
-            with database() as session:
-                if json_out:
-                    results = import_paths(session, paths, camera, start, actor=cli_user(), remote_addr="local",
-                                           progress=JsonLines())
-                else:
-                    with Progress(TextColumn("{task.description}"), BarColumn(), AmountColumn(),
-                                  TimeRemainingColumn(), console=console, transient=True) as progress:
-                        results = import_paths(session, paths, camera, start, actor=cli_user(),
-                                               remote_addr="local", progress=ProgressBar(progress))
-        except CatalogueError as exc:
-            fail(str(exc))
-        if not json_out:
-            counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused")}
-            console.print(f"{counts['imported']} imported, {counts['duplicate']} duplicate, "
-                          f"{counts['refused']} refused", highlight=False)
-        if not results:
-            fail("no video files found in the paths given; name the files or a folder that holds them")
-        if any(r.refused for r in results):
-            raise typer.Exit(1)
+
+@app.command("import")
+def import_(
+    paths: list[Path] = typer.Argument(..., help="Video files or folders of NVR exports (walked)."),
+    camera: str = typer.Option(..., "--camera", help="The camera the footage is from."),
+    start: str | None = typer.Option(
+        None, "--start",
+        help="Start time, ISO 8601 (2024-11-07T05:00:00+08:00; without an offset, in the camera's zone). "
+             "Default: from the file name, else the file's creation time.",
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print one JSON object per file, one per line; no progress bar."
+    ),
+) -> None:
+    """Import footage; each file is probed, timed, stored once by content, and queued for indexing.
+
+    Exits with status 1 when any file was refused.
+    """
+    try:
+        with database() as session:
+            if json_out:
+                results = import_paths(session, paths, camera, start, actor=cli_user(), remote_addr="local",
+                                       progress=JsonLines())
+            else:
+                with Progress(TextColumn("{task.description}"), BarColumn(), AmountColumn(),
+                              TimeRemainingColumn(), console=console, transient=True) as progress:
+                    results = import_paths(session, paths, camera, start, actor=cli_user(),
+                                           remote_addr="local", progress=ProgressBar(progress))
+    except CatalogueError as exc:
+        fail(str(exc))
+    if not json_out:
+        counts = {s: sum(r.status == s for r in results) for s in ("imported", "duplicate", "refused")}
+        console.print(f"{counts['imported']} imported, {counts['duplicate']} duplicate, "
+                      f"{counts['refused']} refused", highlight=False)
+    if not results:
+        fail("no video files found in the paths given; name the files or a folder that holds them")
+    if any(r.refused for r in results):
+        raise typer.Exit(1)
 

@@ -1,4 +1,4 @@
-"""The ``gatewatch`` entry point: one Typer app, each group of commands registered from its own module."""
+"""The ``gatewatch`` entry point: the root Typer app, built from each module's own Typer apps."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (serve, demo, sites, importing, indexing, searching, evidence, users, audit, lifecycle, plates):
-    module.register(app)
+# Top-level commands first, then the command groups: the order `gatewatch --help` lists them in.
+for module in (serve, demo, importing, indexing, searching, evidence, lifecycle, plates):
+    app.add_typer(module.app)  # no name: the module's commands join the root
+
+for name, group in (("sites", sites.sites), ("cameras", sites.cameras), ("users", users.users),
+                    ("audit", audit.trail), ("segments", lifecycle.segments), ("cases", lifecycle.cases)):
+    app.add_typer(group, name=name)
 
 
 def main() -> None:

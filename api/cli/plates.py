@@ -14,7 +14,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli.common import console, database, fail, print_json
-from api.cli.indexing import PLAIN_PROGRESS_EVERY_S, _hms, _parse_window
+from api.cli.indexing import PLAIN_PROGRESS_EVERY_S, _hms
+from api.indexing_runs import IndexRunError, run_window
 
 
 def run_backfill(*, camera: str | None, since: str | None, until: str | None, again: bool,
@@ -32,7 +33,10 @@ def run_backfill(*, camera: str | None, since: str | None, until: str | None, ag
             if not row.read_plates:
                 fail(f"camera {camera!r} has plate reading off; turn it on with "
                      f"'gatewatch cameras set {camera} --plates on'")
-        start_utc, end_utc = _parse_window(session, camera, since, until)
+        try:
+            start_utc, end_utc = run_window(session, camera, since, until)
+        except IndexRunError as exc:
+            fail(str(exc))
         segment_ids = segments_to_read(session, camera=camera, since=start_utc, until=end_utc, again=again)
         job_ids = queue_plate_jobs(session, segment_ids)
         session.commit()
@@ -72,26 +76,29 @@ def run_backfill(*, camera: str | None, since: str | None, until: str | None, ag
     return summary
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("plates")
-    def plates(
-        camera: str | None = typer.Option(None, "--camera", help="Only this camera's segments."),
-        since: str | None = typer.Option(None, help="Only segments that end after this ISO 8601 time."),
-        until: str | None = typer.Option(None, help="Only segments that start before this ISO 8601 time."),
-        again: bool = typer.Option(False, "--again", help="Read plates again where some were read already."),
-        json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
-    ) -> None:
-        """Read licence plates for vehicle events indexed before plates were read, from the stored footage."""
-        summary = run_backfill(camera=camera, since=since, until=until, again=again,
-                               show_progress=not json_out and console.is_terminal,
-                               plain_progress=not json_out and not console.is_terminal)
-        if json_out:
-            print_json(summary)
-        else:
-            console.print(f"{summary['done']} of {summary['segments']} segments read, {summary['events']} vehicle "
-                          f"events, {summary['plates_read']} plates read in {summary['wall_s']:.1f} s; "
-                          f"{summary['failed']} failed", highlight=False)
-            for failure in summary["failures"]:
-                console.print(f"[red]failed:[/] segment {failure['segment']}: {failure['error']}", highlight=False)
-        if summary["failed"]:
-            raise SystemExit(1)
+app = typer.Typer()
+
+
+@app.command("plates")
+def plates(
+    camera: str | None = typer.Option(None, "--camera", help="Only this camera's segments."),
+    since: str | None = typer.Option(None, help="Only segments that end after this ISO 8601 time."),
+    until: str | None = typer.Option(None, help="Only segments that start before this ISO 8601 time."),
+    again: bool = typer.Option(False, "--again", help="Read plates again where some were read already."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Read licence plates for vehicle events indexed before plates were read, from the stored footage."""
+    summary = run_backfill(camera=camera, since=since, until=until, again=again,
+                           show_progress=not json_out and console.is_terminal,
+                           plain_progress=not json_out and not console.is_terminal)
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(f"{summary['done']} of {summary['segments']} segments read, {summary['events']} vehicle "
+                      f"events, {summary['plates_read']} plates read in {summary['wall_s']:.1f} s; "
+                      f"{summary['failed']} failed", highlight=False)
+        for failure in summary["failures"]:
+            console.print(f"[red]failed:[/] segment {failure['segment']}: {failure['error']}", highlight=False)
+    if summary["failed"]:
+        raise SystemExit(1)
+

@@ -4,31 +4,33 @@ from __future__ import annotations
 
 import typer
 
+app = typer.Typer()
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def serve(
-        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-        port: int = typer.Option(8000, help="Port to listen on."),
-        workers: int = typer.Option(
-            1, "--workers", min=1, max=32,
-            help="Server processes (uvicorn workers). 2 on a 2-core machine roughly doubles searches a second; the "
-                 "background loops (indexing pool, audit checkpoints) still run once.",
-        ),
-    ) -> None:
-        """Start the service (API, web page, local indexing worker) and print its URL.
 
-        X-Forwarded-For is believed only from GATEWATCH_TRUSTED_PROXIES (addresses or CIDRs, comma-separated).
-        """
-        import uvicorn
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=32,
+        help="Server processes (uvicorn workers). 2 on a 2-core machine roughly doubles searches a second; the "
+             "background loops (indexing pool, audit checkpoints) still run once.",
+    ),
+) -> None:
+    """Start the service (API, web page, local indexing worker) and print its URL.
 
-        from api.cli.common import console
-        from api.settings import get_api_settings
+    X-Forwarded-For is believed only from GATEWATCH_TRUSTED_PROXIES (addresses or CIDRs, comma-separated).
+    """
+    import uvicorn
 
-        proxies = get_api_settings().trusted_proxies
-        console.print(f"gatewatch is starting at [bold]http://{host}:{port}/[/]"
-                      + (f" ({workers} processes)" if workers > 1 else ""), highlight=False)
-        # Without trusted proxies uvicorn must not read X-Forwarded-For at all: by default it believes it from
-        # 127.0.0.1, so anyone on the host (or a local proxy that passes the header through) could pick an address.
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
-                    proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+    from api.cli.common import console
+    from api.settings import get_api_settings
+
+    proxies = get_api_settings().trusted_proxies
+    console.print(f"gatewatch is starting at [bold]http://{host}:{port}/[/]"
+                  + (f" ({workers} processes)" if workers > 1 else ""), highlight=False)
+    # Without trusted proxies uvicorn must not read X-Forwarded-For at all: by default it believes it from
+    # 127.0.0.1, so anyone on the host (or a local proxy that passes the header through) could pick an address.
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+
