@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from detection.jobs import ClaimedJob, JobLost, JobTimings, complete_job, fail_attempt, heartbeat, release_job
+from detection.jobs.queue import job_segment
 from detection.models import Event, Job, JobStatus
 from detection.records import CameraSpec, EventRecord, SegmentIndex
 from footage.db import session_scope
-from footage.models import Camera, Segment
+from footage.models import Segment
 from footage.settings import get_settings
 
 if TYPE_CHECKING:  # the detector pulls in torch or OpenVINO; a job that is handed one needs only its type
@@ -111,13 +112,7 @@ class Heartbeat:
 
 def _read_work(job_id: int) -> _SegmentWork:
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise LookupError(f"job {job_id} does not exist")
-        segment = session.get(Segment, job.segment_id)
-        if segment is None:
-            raise LookupError(f"segment {job.segment_id} of job {job_id} does not exist")
-        camera = session.get(Camera, segment.camera_id)
+        _, segment, camera = job_segment(session, job_id)
         if camera is None:
             raise LookupError(f"camera {segment.camera_id} of segment {segment.id} does not exist")
         zones = {name: [(float(x), float(y)) for x, y in polygon] for name, polygon in (camera.zones or {}).items()}

