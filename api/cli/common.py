@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
+import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,25 @@ def cli_user() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:
         return "cli"
+
+
+def say(data: Any, json_out: bool, text: str) -> None:
+    """A command's outcome: ``data`` as JSON for scripts (``--json``), else one line for a person."""
+    if json_out:
+        print_json(data)
+    else:
+        console.print(text, highlight=False)
+
+
+def say_rows(rows: list[dict[str, Any]], json_out: bool, line: Callable[[dict[str, Any]], str], empty: str) -> None:
+    """A listing: the rows as JSON, else a line per row, or ``empty`` (what to do next) when there are none."""
+    if json_out:
+        print_json(rows)
+        return
+    for row in rows:
+        typer.echo(line(row))
+    if not rows:
+        console.print(empty)
 
 
 def print_json(data: Any) -> None:

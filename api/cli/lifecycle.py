@@ -9,7 +9,7 @@ from rich.table import Table
 
 from api import lifecycle
 from api.cases import CaseForbidden, find_case
-from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
+from api.cli.common import LOCAL, cli_user, console, database, fail, print_json, say
 from api.cli.evidence import _operator
 from api.ingest import segment_rows
 from api.storage_status import storage_status
@@ -88,10 +88,7 @@ def segments_delete(
             data = lifecycle.delete_segment(session, segment_id, reason, actor=cli_user(), remote_addr=LOCAL)
     except (SegmentHeld, LookupError, lifecycle.LifecycleError) as exc:
         fail(str(exc))
-    if json_out:
-        print_json(data)
-    else:
-        console.print(f"deleted segment {segment_id} of {data['camera']}", highlight=False)
+    say(data, json_out, f"deleted segment {segment_id} of {data['camera']}")
 
 
 @cases.command("close")

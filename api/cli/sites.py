@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from api import audit, lifecycle
-from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
+from api.cli.common import LOCAL, cli_user, console, database, fail, print_json, say, say_rows
 from footage.catalogue import CatalogueError, add_camera, add_site, camera_to_dict, list_cameras, list_sites, parse_zone
 
 sites = typer.Typer(help="Sites (residential communities).", no_args_is_help=True)
@@ -28,10 +28,7 @@ def sites_add(
             data = {"id": site.id, "name": site.name, "cameras": []}
     except CatalogueError as exc:
         fail(str(exc))
-    if json_out:
-        print_json(data)
-    else:
-        console.print(f"added site {data['name']!r}", highlight=False)
+    say(data, json_out, f"added site {data['name']!r}")
 
 
 @sites.command("list")
@@ -40,13 +37,8 @@ def sites_list(json_out: bool = typer.Option(False, "--json", help="Print JSON."
     with database() as session:
         rows: list[dict[str, Any]] = [{"id": s.id, "name": s.name, "cameras": [c.id for c in s.cameras]}
                                       for s in list_sites(session)]
-    if json_out:
-        print_json(rows)
-        return
-    for row in rows:
-        typer.echo(f"{row['name']}: {', '.join(row['cameras']) or 'no cameras'}")
-    if not rows:
-        console.print("no sites yet; add one with 'gatewatch sites add NAME'")
+    say_rows(rows, json_out, lambda row: f"{row['name']}: {', '.join(row['cameras']) or 'no cameras'}",
+             "no sites yet; add one with 'gatewatch sites add NAME'")
 
 
 @cameras.command("add")
@@ -90,17 +82,16 @@ def cameras_list(json_out: bool = typer.Option(False, "--json", help="Print JSON
     """Every camera with its site, gate, time zone and zones."""
     with database() as session:
         rows = [camera_to_dict(c) for c in list_cameras(session)]
-    if json_out:
-        print_json(rows)
-        return
-    for row in rows:
-        zones = f", zones: {', '.join(row['zones'])}" if row["zones"] else ""
-        offset = f", clock {row['clock_offset_s']:+g} s" if row["clock_offset_s"] else ""
-        days = row["effective_retain_days"]
-        kept = f"kept {days} d" + ("" if row["retain_days"] else " (site default)") if days else "kept for ever"
-        typer.echo(f"{row['id']}: {row['site']}, {row['gate']} ({row['timezone']}{offset}{zones}); {kept}")
-    if not rows:
-        console.print("no cameras yet; add one with 'gatewatch cameras add ID --site NAME --gate GATE'")
+    say_rows(rows, json_out, _camera_line,
+             "no cameras yet; add one with 'gatewatch cameras add ID --site NAME --gate GATE'")
+
+
+def _camera_line(row: dict[str, Any]) -> str:
+    zones = f", zones: {', '.join(row['zones'])}" if row["zones"] else ""
+    offset = f", clock {row['clock_offset_s']:+g} s" if row["clock_offset_s"] else ""
+    days = row["effective_retain_days"]
+    kept = f"kept {days} d" + ("" if row["retain_days"] else " (site default)") if days else "kept for ever"
+    return f"{row['id']}: {row['site']}, {row['gate']} ({row['timezone']}{offset}{zones}); {kept}"
 
 
 @sites.command("set")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli.common import LOCAL, cli_user, console, database, fail, print_json
+from api.cli.common import LOCAL, cli_user, console, database, fail, print_json, say_rows
 from api.users import UserError, create_user, disable_user, list_users, rotate_token, user_dict
 
 
@@ -41,13 +41,7 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     """Every user with role, sites and whether disabled."""
     with database() as session:
         rows = [user_dict(user) for user in list_users(session)]
-    if json_out:
-        print_json(rows)
-        return
-    for row in rows:
-        typer.echo(_describe(row))
-    if not rows:
-        console.print("no users yet; add one with 'gatewatch users add NAME --role admin'")
+    say_rows(rows, json_out, _describe, "no users yet; add one with 'gatewatch users add NAME --role admin'")
 
 
 @users.command("disable")
