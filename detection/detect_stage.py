@@ -165,7 +165,7 @@ def run_detection(
                             found = found[whole_in_a_region(found.xyxy, plan.regions, planner.frame_size)]
                         tock = time.perf_counter()
                         tracked = tracker.update(found)
-                        planner.observe(t, tracked)
+                        planner.observe(t, tracked, (found.xyxy, found.conf))
                         book.add(t, frame, tracked)
                         book.unsure.add(t, frame, found.xyxy, found.conf, found.cls, tracked)
                         timings["detect_s"] = timings.get("detect_s", 0.0) + tock - tick

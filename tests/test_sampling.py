@@ -29,10 +29,6 @@ def test_a_box_cut_by_an_inner_crop_edge_is_dropped_and_one_at_the_frame_edge_ke
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "known: with crops AND the adaptive rate together, at 4.68 s the car passing in front of a parked car is "
-    "detected in a crop as one box around both, which starts a new track: the pass 0.91-9.89 s comes out as "
-    "0.91-4.87 + 4.68-9.89 s. Crops alone or the adaptive rate alone give the whole-frame events."))
 def test_crops_and_the_adaptive_rate_find_the_cars_whole_frames_find(footage_dir: Path, tmp_path: Path) -> None:
     clip = cut(footage_dir / "street_sparse_traffic.mp4", 0.0, 20.0, tmp_path / "street_0_20.mp4")
     whole = index_segment(clip, CameraSpec(), detector=shared_detector(),
@@ -42,9 +38,12 @@ def test_crops_and_the_adaptive_rate_find_the_cars_whole_frames_find(footage_dir
     assert reference, "cars cross this clip: whole frames must find them"
     found = moving_vehicles(planned)
     for event in reference:
-        assert any(abs(e.start_s - event.start_s) <= 1.0 and abs(e.end_s - event.end_s) <= 1.0 for e in found), (
+        # Starts within 1 s; ends within 1 s or later: whole frames lose the dark pickup (12.7 s) among the parked
+        # cars at 13.3 s while it is still crossing to the left edge (16 s); the planned index follows it there.
+        assert any(abs(e.start_s - event.start_s) <= 1.0 and e.end_s >= event.end_s - 1.0 for e in found), (
             event.start_s, event.end_s, [(e.start_s, e.end_s) for e in found])
-    assert len(found) <= len(reference) + 1
+    # One pass, one event: a car crossing in front of a parked car (4.7 s) once came out as two.
+    assert len(found) <= len(reference), [(e.start_s, e.end_s) for e in found]
     assert planned.stats["crops"] > 0, "no frame ran as crops: the plan fell back to whole frames throughout"
     assert planned.stats["frames_whole"] < whole.stats["frames_whole"]
     # Same file, same plan, same events.
