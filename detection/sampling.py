@@ -37,6 +37,8 @@ BIRTH_SCORE = 0.25
 finds it again (ByteTrack's ``new_track_thresh``, tracking.SegmentTracker): that frame must look there."""
 BIRTH_IOU = 0.5
 """A found box overlapping a tracked box this much is that track's."""
+PARKED_OVERLAP = 0.2
+"""A moving track whose predicted box covers this much of a parked one (or is this much inside it) passes it."""
 MIN_UNEXPLAINED_CELLS = 3
 """Changed pixels of the small grey picture (one is 8x8 frame pixels at 1280 wide) that no moving track explains,
 below which the motion is noise or a tracked object's fringe, not something new."""
@@ -50,9 +52,11 @@ class SamplingSettings:
     """Run the detector on crops around motion, tracks and zones instead of whole frames."""
     adaptive: bool = True
     """Skip grid frames while every track is confirmed and predictable (False: every grid frame)."""
-    partial: bool = True
+    partial: bool = False
     """Between the slow frames, look only where the full rate is needed (crops around the motion no moving track
-    explains and the tracks that need it); False: such a frame looks everywhere, as a slow frame does."""
+    explains and the tracks that need it); False: such a frame looks everywhere, as a slow frame does. Off: on
+    the busy clips it saved no detector pixels (on a motorway the crops cover most of the frame anyway), and it
+    made events hang on boxes near the score threshold (OpenVINO and ONNX Runtime then differ by ~1 s)."""
     slow_every_s: float = 0.4
     """Every moving track is looked at least this often (all of them, when they are confirmed and predictable)."""
     birth_frames: int = 3
@@ -68,6 +72,11 @@ class SamplingSettings:
     """A track older than ``young_s`` whose centre stayed within this fraction of its size is parked."""
     surprise_fraction: float = 0.5
     """A track whose sighting lies further than this fraction of its size from its prediction is unpredictable."""
+    confirm_births: bool = True
+    """Look again, in the next detector frame, at sure boxes no track holds (the tracker confirms a new track
+    only on a second sighting)."""
+    whole_at_parked: bool = True
+    """Run the whole frame, not crops, while a moving track passes a parked one (see ``_passes_parked``)."""
     explain_margin: float = 0.25
     """Motion within this fraction of a moving track's size around its path since it was last seen (its last box
     to its predicted one) is that track's own: explained."""
@@ -196,6 +205,14 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return iw * ih / union if union > 0 else 0.0
 
 
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """The fraction of the smaller of two boxes that lies inside the other."""
+    iw = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
+    ih = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
+    smaller = min(float((a[2] - a[0]) * (a[3] - a[1])), float((b[2] - b[0]) * (b[3] - b[1])))
+    return iw * ih / smaller if smaller > 0 else 0.0
+
+
 def _as_box(box: np.ndarray) -> Box:
     return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
 
@@ -259,6 +276,14 @@ class SamplingPlanner:
             left[y1:max(y1, y2), x1:max(x1, x2)] = 0
         return cell_boxes(left, self.frame_size, MIN_UNEXPLAINED_CELLS)
 
+    def _passes_parked(self, t: float, looked_at: list[_TrackState]) -> bool:
+        """Whether a moving track's path runs over a parked track's box: in a crop the detector may see the two as
+        one box, or the tracker may hand the moving track over to the parked car; the whole frame keeps them apart
+        (measured on the street clip: one pass came out as two events, another moved onto a parked car)."""
+        moving = {id(track) for track in looked_at}
+        parked = [track.box for track in self.tracks.values() if id(track) not in moving and track.sightings >= 3]
+        return any(_overlap(track.predicted(t), box) >= PARKED_OVERLAP for track in looked_at for box in parked)
+
     def plan(self, t: float, grey: np.ndarray, last: bool) -> FramePlan:
         """Decide for the grid frame at ``t`` (``grey``: its ``small_grey``; ``last``: the stretch's last)."""
         s = self.settings
@@ -294,6 +319,8 @@ class SamplingPlanner:
             else:
                 boxes = unexplained + list(self.zones) + self._births + [_as_box(track.path(t)) for track in urgent]
             regions = plan_regions(self.frame_size, boxes) or whole
+            if s.whole_at_parked and self._passes_parked(t, moving if everything else urgent):
+                regions = whole
         is_whole = len(regions) == 1 and regions[0].is_whole(self.frame_size)
         self._motion = None
         if is_whole:
@@ -309,7 +336,7 @@ class SamplingPlanner:
         """What the tracker returned for the detector frame at ``t``; ``found``: the detector's boxes (xyxy) and
         confidences there, whose sure boxes that no track holds are looked at again in the next detector frame."""
         self._births = []
-        if found is not None:
+        if found is not None and self.settings.confirm_births:
             held = [np.asarray(xyxy, dtype=np.float64) for _, xyxy, _, _ in tracked]
             for box, conf in zip(*found, strict=True):
                 if conf >= BIRTH_SCORE and all(_iou(box, other) < BIRTH_IOU for other in held):
