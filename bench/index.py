@@ -114,7 +114,7 @@ def _shifted(events: list[dict], offset: float) -> list[dict]:
              "track": [[r[0] + offset, *r[1:]] for r in e["track"]]} for e in events]
 
 
-def busy(footage: Path, detect_fps: float | None, naive_seconds: float) -> dict:
+def busy(footage: Path, detect_fps: float | None, naive_seconds: float, plates: bool = True) -> dict:
     """The busy side: each shared vehicle clip indexed, against the dense reference on all of its frames and the
     naive loop's per-frame cost on its own first seconds."""
     from detection.detector import Detector
@@ -122,7 +122,7 @@ def busy(footage: Path, detect_fps: float | None, naive_seconds: float) -> dict:
     from detection.records import CameraSpec
 
     clips = [footage / name for name in BUSY]
-    indexed = run_index_many(clips, detect_fps)
+    indexed = run_index_many(clips, detect_fps, plates)
     detector = Detector.load()
     rows, reference_all, found_all = {}, [], []
     footage_s = index_s = naive_s = 0.0
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.busy_only:
         load_start = os.getloadavg()
-        print(json.dumps({"busy": busy(args.footage, args.detect_fps, min(args.naive_seconds, 4.0)),
+        print(json.dumps({"busy": busy(args.footage, args.detect_fps, min(args.naive_seconds, 4.0), not args.no_plates),
                           "load_average_start": load_start, "load_average": os.getloadavg()}))
         return
 
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> None:
         except (subprocess.CalledProcessError, OSError) as exc:
             report["dvr_scan"] = {"error": f"could not install or run dvr-scan: {exc}"}
     if args.busy:
-        report["busy"] = busy(args.footage, args.detect_fps, min(args.naive_seconds, 4.0))
+        report["busy"] = busy(args.footage, args.detect_fps, min(args.naive_seconds, 4.0), not args.no_plates)
     targets = {"x_realtime>=100": report["gatewatch"]["x_realtime"] >= 100,
                "x_naive>=27": report["gatewatch_over_naive"] >= 27,
                "within_70pct_of_keyframes_only": report["gatewatch"]["x_realtime"]
