@@ -2,7 +2,8 @@
 
 Run: ``YOLO_OFFLINE=1 .venv/bin/python bench/regions.py street_sparse_traffic.mp4 motorway_traffic_camera.mp4``
 For each clip: the dense reference (every frame, whole), then the index three ways in the same process:
-whole frames at the full rate (the old behaviour), regions at the full rate, regions with the adaptive rate.
+whole frames at the full rate (the old behaviour), regions at the full rate, regions with the adaptive rate, and
+that with ``partial`` frames (between the slow frames, crops only where the full rate is needed).
 Prints one JSON object: per clip and way, recall/precision/time errors (bench/index.py's ``compare``), detector
 frames, how many ran whole, crops, and the stage seconds.
 """
@@ -28,7 +29,8 @@ from detection.sampling import SamplingSettings  # noqa: E402
 
 WAYS = {"whole_full_rate": SamplingSettings(regions=False, adaptive=False),
         "regions_full_rate": SamplingSettings(adaptive=False),
-        "regions_adaptive": SamplingSettings()}
+        "regions_adaptive": SamplingSettings(),
+        "regions_adaptive_partial": SamplingSettings(partial=True)}
 
 
 def _events(result: SegmentIndex) -> list[dict]:

@@ -4,13 +4,16 @@ Inside an active span frames are decoded on a fixed grid (``settings.detect_fps`
 planner decides, from what the tracker knows so far and from the motion since the last detector frame:
 
 - **whether** to run the detector (the adaptive rate): every grid frame at a stretch's start (birth), at its
-  last frame, while motion appears that no moving track explains (a new object), while a moving track is young,
-  was missed, strays from where its speed put it, nears the frame's edge (its end) or stands in a zone (the
-  barrier); otherwise, while every track is confirmed and moving predictably, every ``slow_every_s``; with no
-  moving track and no motion, only at the periodic whole-frame refresh;
-- **where**: square crops around the motion, the moving tracks' predicted boxes and the camera's zones
-  (``detection.regions.plan_regions``, native resolution, whole frame when they cover most of it), and the whole
-  frame at a stretch's start and every ``refresh_s`` so parked vehicles and anything motion missed are seen.
+  last frame, while motion appears that no moving track's path explains (a new object), while a moving track is
+  young, was missed where the detector looked, strays from where its speed put it, nears the frame's edge (its
+  end) or stands in a zone (the barrier), and right after a sure box that no track holds yet (the tracker
+  confirms a new track only on its second sighting); otherwise, while every track is confirmed and moving
+  predictably, every ``slow_every_s``; with no moving track and no motion, only at the periodic refresh;
+- **where**: square crops around the motion, the moving tracks' paths, the boxes waiting for confirmation and
+  the camera's zones (``detection.regions.plan_regions``, native resolution, whole frame when they cover most of
+  it), and the whole frame at a stretch's start, every ``refresh_s`` (parked vehicles, anything motion missed)
+  and while a moving track passes a parked one (in a crop the two became one box, or the track moved onto the
+  parked car). With ``partial`` a frame between the slow ones looks only where the full rate is needed.
 
 Deterministic: decisions depend only on the frames and the tracker's output, never on timing.
 """
@@ -301,7 +304,7 @@ class SamplingPlanner:
         urgent: list[_TrackState] = []
         unexplained: list[Box] = []
         if not everything:
-            if not moving and not motion:
+            if not moving and not motion and not self._births:
                 return FramePlan(False)  # nothing moves and no moving track: parked objects wait for the refresh
             urgent = [track for track in moving if self._urgent(track, t)]
             unexplained = self._unexplained(t, moving)

@@ -15,7 +15,7 @@ import pytest
 from detection.pipeline import index_segment
 from detection.records import CameraSpec
 from detection.regions import Region
-from detection.sampling import SamplingSettings, whole_in_a_region
+from detection.sampling import SamplingPlanner, SamplingSettings, whole_in_a_region
 from tests.support_index import cut, moving_vehicles, shared_detector
 
 
@@ -26,6 +26,23 @@ def test_a_box_cut_by_an_inner_crop_edge_is_dropped_and_one_at_the_frame_edge_ke
                       [300, 0, 380, 40],     # touches the crop's top, which is the frame's top: whole
                       [380, 280, 421, 319]], dtype=np.float32)  # cut by the crop's right edge
     assert whole_in_a_region(boxes, regions, (640, 360)).tolist() == [True, False, True, False]
+
+
+def test_a_sure_box_no_track_holds_is_looked_at_again_in_the_next_frame() -> None:
+    still = np.zeros((90, 160), np.uint8)
+    box = np.array([[300, 100, 360, 150]], dtype=np.float32)
+    for conf, looked in ((0.6, True), (0.2, False)):
+        planner = SamplingPlanner(SamplingSettings(), (640, 360), {})
+        for i in range(3):  # a stretch's first frames are whole
+            assert planner.plan(i * 0.2, still, False).whole
+            planner.observe(i * 0.2, [])
+        assert not planner.plan(0.6, still, False).detect, "nothing moves, nothing tracked: no detector frame"
+        # The tracker makes a new track of a sure box but reports it only once a second sighting confirms it.
+        planner.observe(0.6, [], (box, np.array([conf], dtype=np.float32)))
+        plan = planner.plan(0.8, still, False)
+        assert plan.detect == looked
+        if looked:
+            assert not plan.whole and any(r.contains(tuple(box[0])) for r in plan.regions), plan.regions
 
 
 @pytest.mark.slow
