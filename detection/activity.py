@@ -12,6 +12,7 @@ they are decoded at the motion rate throughout.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,16 +21,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from detection.decode import (
-    FrameReader,
-    PacketTrace,
-    Span,
-    grey_small,
-    open_video,
-    rotate,
-    skip_deblocking,
-    time_base_s,
-)
+from detection.decode import FrameReader, PacketTrace, Span, grey_small, open_video, rotate, time_base_s
 from detection.motion import MotionDetector, MotionSettings
 from detection.zones import Polygon
 from footage import spans as spans_rule
@@ -151,109 +143,107 @@ def packet_candidates(trace: PacketTrace, settings: ActivitySettings) -> list[Sp
                      trace.duration_s)
 
 
-def _keyframes_to_decode(trace: PacketTrace, known: list[Span]) -> set[float]:
-    """Keyframe times whose comparison can add something: not those whose neighbours' stretch lies inside a
-    stretch already chosen (those are decoded and measured for motion anyway)."""
-    times = trace.times[trace.keyframe]
-    keep: set[float] = set()
-    for i, t in enumerate(times):
-        before = times[i - 1] if i > 0 else t
-        after = times[i + 1] if i + 1 < len(times) else t
-        if not any(k.start_s <= before and after <= k.end_s for k in known) or i in (0, len(times) - 1):
-            keep.add(round(float(t), 6))
-    return keep
+def _keyframe_pictures(path: Path, trace: PacketTrace, rotation: int, width: int, start_s: float,
+                       end_s: float) -> list[tuple[float, np.ndarray]] | None:
+    """Small grey pictures of the keyframes shown in [start_s, end_s); None when the file cannot seek there.
 
-
-def keyframe_candidates(
-    path: Path, trace: PacketTrace, zones: dict[str, Polygon], rotation: int, settings: ActivitySettings,
-    known: list[Span] | None = None,
-) -> tuple[list[Span], int]:
-    """Stretches between consecutive keyframes that differ inside the zones; also the keyframes decoded.
-
-    Only keyframe packets are sent to the decoder, and of those only the ones outside the ``known`` stretches
-    (already candidates): on noisy footage keyframes carry most of the file's bits (two thirds on the bench's
-    quiet hour), so decoding them is most of the cheap pass.
+    Only keyframe packets reach the decoder (the rest are never sent), so nothing but keyframes is decoded.
     """
-    detector = MotionDetector(zones, MotionSettings(**{**settings.motion.__dict__, "lag": 1}))
-    wanted = _keyframes_to_decode(trace, known or [])
-    spans: list[Span] = []
-    previous_t: float | None = None
-    decoded = 0
+    out: list[tuple[float, np.ndarray]] = []
     with open_video(path) as container:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
-        skip_deblocking(stream)
         time_base = time_base_s(stream)
+        if start_s > 0:
+            try:
+                container.seek(int((start_s + trace.origin_s) / time_base), stream=stream, backward=True)
+            except av.FFmpegError:
+                return None
 
         def frames() -> Iterator[av.VideoFrame]:
             for packet in container.demux(stream):
                 if packet.pts is None or not packet.is_keyframe:
                     continue
-                if round(packet.pts * time_base - trace.origin_s, 6) in wanted:
-                    yield from packet.decode()
+                if packet.pts * time_base - trace.origin_s >= end_s - 1e-6:
+                    break
+                yield from packet.decode()
             yield from stream.codec_context.decode(None)
 
         try:
             for frame in frames():
-                if frame.pts is None:
-                    continue
-                t = frame.pts * time_base - trace.origin_s
-                decoded += 1
-                grey = rotate(grey_small(frame, settings.motion.width), rotation)
-                if detector.moving(grey) and previous_t is not None:
-                    spans.append(Span(previous_t, t))
-                previous_t = t
+                t = None if frame.pts is None else frame.pts * time_base - trace.origin_s
+                if t is not None and start_s - 1e-6 <= t < end_s - 1e-6:
+                    out.append((t, rotate(grey_small(frame, width), rotation)))
         except av.FFmpegError:
             pass  # a damaged tail: the packet signal and the later decode still cover it
-    return pad_spans(spans, settings.candidate_pad_s, settings.candidate_pad_s, trace.duration_s), decoded
-
-
-def subtract_spans(spans: list[Span], taken: list[Span]) -> list[Span]:
-    """The parts of ``spans`` outside every ``taken`` span."""
-    out: list[Span] = []
-    for span in merge_spans(spans):
-        pieces = [span]
-        for cut in merge_spans(taken):
-            pieces = [p for piece in pieces for p in (Span(piece.start_s, min(piece.end_s, cut.start_s)),
-                                                       Span(max(piece.start_s, cut.end_s), piece.end_s))
-                      if p.end_s > p.start_s]
-        out.extend(pieces)
     return out
 
 
-@dataclass
-class _MotionPass:
-    """Motion measured on candidates through one reader; remembers what it decoded."""
+def keyframe_candidates(
+    path: Path, trace: PacketTrace, zones: dict[str, Polygon], rotation: int, settings: ActivitySettings
+) -> tuple[list[Span], int]:
+    """Stretches between consecutive keyframes that differ inside the zones; also the keyframes decoded.
 
-    reader: FrameReader
-    trace: PacketTrace
-    settings: ActivitySettings
-    detector: MotionDetector
-    moments: list[Span] = field(default_factory=list)
-    done: list[Span] = field(default_factory=list)
-    measured: int = 0
+    On noisy footage keyframes carry most of the file's bits (two thirds on the bench's quiet hour), so decoding
+    them is most of the cheap pass: the file's two halves are decoded on two threads (two decoders; PyAV
+    releases the GIL while decoding), then compared in order, so the spans are those of one sequential pass.
+    """
+    keyframe_times = trace.times[trace.keyframe]
+    split = float(keyframe_times[len(keyframe_times) // 2]) if len(keyframe_times) >= 8 else 0.0
+    width = settings.motion.width
+    pictures: list[tuple[float, np.ndarray]] | None = None
+    if split > 0:
+        with ThreadPoolExecutor(1, thread_name_prefix="gatewatch-keyframes") as pool:
+            second = pool.submit(_keyframe_pictures, path, trace, rotation, width, split, math.inf)
+            first = _keyframe_pictures(path, trace, rotation, width, 0.0, split)
+            later = second.result()
+        if first is not None and later is not None:
+            pictures = first + later
+    if pictures is None:  # too few keyframes to split, or a file that cannot seek: one pass
+        pictures = _keyframe_pictures(path, trace, rotation, width, 0.0, math.inf) or []
+    detector = MotionDetector(zones, MotionSettings(**{**settings.motion.__dict__, "lag": 1}))
+    spans: list[Span] = []
+    previous_t: float | None = None
+    for t, grey in pictures:
+        if detector.moving(grey) and previous_t is not None:
+            spans.append(Span(previous_t, t))
+        previous_t = t
+    return pad_spans(spans, settings.candidate_pad_s, settings.candidate_pad_s, trace.duration_s), len(pictures)
 
-    def measure(self, candidates: list[Span]) -> None:
-        """Decode the candidates as small grey pictures and keep the moments with motion in them.
 
-        Motion that runs into a candidate's edge is followed: the next (or previous) stretch is decoded too,
-        so a signal that caught only part of a pass still yields the whole of it.
-        """
-        settings, trace, detector = self.settings, self.trace, self.detector
-        step = 1.0 / settings.motion_fps
-        follow = max(2.0, settings.motion_gap_s)
-        todo = merge_spans(subtract_spans(candidates, self.done))
+def measure_motion(
+    path: Path,
+    candidates: list[Span],
+    trace: PacketTrace,
+    zones: dict[str, Polygon],
+    rotation: int,
+    settings: ActivitySettings,
+) -> tuple[list[Span], int]:
+    """Decode the candidates as small grey pictures and keep the padded stretches with motion in them.
+
+    Motion that runs into a candidate's edge is followed: the next (or previous) stretch is decoded too,
+    so a signal that caught only part of a pass still yields the whole of it.
+    """
+    detector = MotionDetector(zones, settings.motion)
+    step = 1.0 / settings.motion_fps
+    follow = max(2.0, settings.motion_gap_s)
+    moments: list[Span] = []
+    measured = 0
+    done: list[Span] = []
+    todo = merge_spans(candidates)
+    # One decoder for every candidate: a file is opened once, not once per span.
+    with FrameReader(path, rotation=rotation, grey_width=settings.motion.width, origin_s=trace.origin_s) as reader:
         while todo:
             span = todo.pop(0)
             detector.reset()
             moving_times: list[float] = []
-            for t, grey in self.reader.read(span, step):
-                self.measured += 1
+            for t, grey in reader.read(span, step):
+                measured += 1
                 if detector.moving(grey):
                     moving_times.append(t)
                     # The change is measured against a picture `lag` samples back: the motion began there.
-                    self.moments.append(Span(max(span.start_s, t - detector.settings.lag * step), t))
-            self.done = merge_spans([*self.done, span])
+                    moments.append(Span(max(span.start_s, t - detector.settings.lag * step), t))
+            done = merge_spans([*done, span])
             extra: list[Span] = []
             runs_on = moving_times and moving_times[-1] >= span.end_s - settings.motion_gap_s
             if runs_on and span.end_s < trace.duration_s:
@@ -262,12 +252,10 @@ class _MotionPass:
             if moving_times and moving_times[0] <= lead and span.start_s > 0:
                 extra.append(Span(max(0.0, span.start_s - follow), span.start_s))
             for new in extra:
-                if not any(d.start_s <= new.start_s and new.end_s <= d.end_s for d in self.done):
+                if not any(d.start_s <= new.start_s and new.end_s <= d.end_s for d in done):
                     todo = merge_spans([*todo, new])
-
-    def spans(self) -> list[Span]:
-        active = merge_spans(self.moments, gap_s=self.settings.motion_gap_s)
-        return pad_spans(active, self.settings.active_pre_s, self.settings.active_post_s, self.trace.duration_s)
+    active = merge_spans(moments, gap_s=settings.motion_gap_s)
+    return pad_spans(active, settings.active_pre_s, settings.active_post_s, trace.duration_s), measured
 
 
 def find_activity(
@@ -277,32 +265,21 @@ def find_activity(
     rotation: int = 0,
     settings: ActivitySettings | None = None,
 ) -> Activity:
-    """Run the cheap pass over one segment.
-
-    The keyframe signal is decoded on a thread while motion is measured on the packet candidates, so the two
-    decoders use both cores; then the keyframe candidates not measured yet are. Which frames are measured
-    depends only on the file, never on which thread finishes first.
-    """
+    """Run the cheap pass over one segment."""
     settings = settings or ActivitySettings()
     from_packets = packet_candidates(trace, settings)
-    with FrameReader(path, rotation=rotation, grey_width=settings.motion.width, origin_s=trace.origin_s) as reader:
-        motion = _MotionPass(reader, trace, settings, MotionDetector(zones, settings.motion))
-        if from_packets is None or trace.duration_s < 2 * settings.baseline_window_s:
-            # No inter frames, or too short a file to learn what a quiet frame costs: measure motion throughout.
-            candidates = [Span(0.0, trace.duration_s)]
-            keyframes = 0
-            motion.measure(candidates)
-        else:
-            with ThreadPoolExecutor(1, thread_name_prefix="gatewatch-keyframes") as pool:
-                future = pool.submit(keyframe_candidates, path, trace, zones, rotation, settings, from_packets)
-                motion.measure(from_packets)
-                from_keyframes, keyframes = future.result()
-            candidates = merge_spans(from_packets + from_keyframes)
-            motion.measure(from_keyframes)
+    if from_packets is None or trace.duration_s < 2 * settings.baseline_window_s:
+        # No inter frames, or too short a file to learn what a quiet frame costs: measure motion throughout.
+        candidates = [Span(0.0, trace.duration_s)]
+        keyframes = 0
+    else:
+        from_keyframes, keyframes = keyframe_candidates(path, trace, zones, rotation, settings)
+        candidates = merge_spans(from_packets + from_keyframes)
+    spans, measured = measure_motion(path, candidates, trace, zones, rotation, settings)
     return Activity(
-        spans=motion.spans(),
+        spans=spans,
         candidates=candidates,
         packet_signal=from_packets is not None,
         keyframes_decoded=keyframes,
-        frames_measured=motion.measured,
+        frames_measured=measured,
     )
