@@ -144,36 +144,33 @@ def packet_candidates(trace: PacketTrace, settings: ActivitySettings) -> list[Sp
 
 
 def _keyframe_pictures(path: Path, trace: PacketTrace, rotation: int, width: int, start_s: float,
-                       end_s: float) -> list[tuple[float, np.ndarray]] | None:
-    """Small grey pictures of the keyframes shown in [start_s, end_s); None when the file cannot seek there.
+                       end_s: float) -> list[tuple[float, np.ndarray]]:
+    """Small grey pictures of the keyframes shown in [start_s, end_s).
 
-    Only keyframe packets reach the decoder (the rest are never sent), so nothing but keyframes is decoded.
+    Only those keyframes' packets reach the decoder: every other packet is demuxed (cheap) and dropped, so no
+    seek is needed (some MP4s refuse it) and each keyframe decodes exactly as it would in one pass.
     """
     out: list[tuple[float, np.ndarray]] = []
     with open_video(path) as container:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
         time_base = time_base_s(stream)
-        if start_s > 0:
-            try:
-                container.seek(int((start_s + trace.origin_s) / time_base), stream=stream, backward=True)
-            except av.FFmpegError:
-                return None
 
         def frames() -> Iterator[av.VideoFrame]:
             for packet in container.demux(stream):
                 if packet.pts is None or not packet.is_keyframe:
                     continue
-                if packet.pts * time_base - trace.origin_s >= end_s - 1e-6:
+                t = packet.pts * time_base - trace.origin_s
+                if t >= end_s - 1e-6:
                     break
-                yield from packet.decode()
+                if t >= start_s - 1e-6:
+                    yield from packet.decode()
             yield from stream.codec_context.decode(None)
 
         try:
             for frame in frames():
-                t = None if frame.pts is None else frame.pts * time_base - trace.origin_s
-                if t is not None and start_s - 1e-6 <= t < end_s - 1e-6:
-                    out.append((t, rotate(grey_small(frame, width), rotation)))
+                if frame.pts is not None:
+                    out.append((frame.pts * time_base - trace.origin_s, rotate(grey_small(frame, width), rotation)))
         except av.FFmpegError:
             pass  # a damaged tail: the packet signal and the later decode still cover it
     return out
@@ -189,18 +186,11 @@ def keyframe_candidates(
     releases the GIL while decoding), then compared in order, so the spans are those of one sequential pass.
     """
     keyframe_times = trace.times[trace.keyframe]
-    split = float(keyframe_times[len(keyframe_times) // 2]) if len(keyframe_times) >= 8 else 0.0
+    split = float(keyframe_times[len(keyframe_times) // 2]) if len(keyframe_times) >= 8 else math.inf
     width = settings.motion.width
-    pictures: list[tuple[float, np.ndarray]] | None = None
-    if split > 0:
-        with ThreadPoolExecutor(1, thread_name_prefix="gatewatch-keyframes") as pool:
-            second = pool.submit(_keyframe_pictures, path, trace, rotation, width, split, math.inf)
-            first = _keyframe_pictures(path, trace, rotation, width, 0.0, split)
-            later = second.result()
-        if first is not None and later is not None:
-            pictures = first + later
-    if pictures is None:  # too few keyframes to split, or a file that cannot seek: one pass
-        pictures = _keyframe_pictures(path, trace, rotation, width, 0.0, math.inf) or []
+    with ThreadPoolExecutor(1, thread_name_prefix="gatewatch-keyframes") as pool:
+        second = pool.submit(_keyframe_pictures, path, trace, rotation, width, split, math.inf)
+        pictures = _keyframe_pictures(path, trace, rotation, width, 0.0, split) + second.result()
     detector = MotionDetector(zones, MotionSettings(**{**settings.motion.__dict__, "lag": 1}))
     spans: list[Span] = []
     previous_t: float | None = None
