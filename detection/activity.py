@@ -201,26 +201,29 @@ def keyframe_candidates(
     return pad_spans(spans, settings.candidate_pad_s, settings.candidate_pad_s, trace.duration_s), len(pictures)
 
 
-def measure_motion(
+SPLIT_GAP_S = 10.0
+"""Candidates are measured in two groups on two threads only across a gap at least this long between them."""
+
+
+def _motion_in(
     path: Path,
-    candidates: list[Span],
+    todo: list[Span],
     trace: PacketTrace,
     zones: dict[str, Polygon],
     rotation: int,
     settings: ActivitySettings,
-) -> tuple[list[Span], int]:
-    """Decode the candidates as small grey pictures and keep the padded stretches with motion in them.
-
-    Motion that runs into a candidate's edge is followed: the next (or previous) stretch is decoded too,
-    so a signal that caught only part of a pass still yields the whole of it.
-    """
+    bounds: tuple[float, float],
+) -> tuple[list[Span], int, bool]:
+    """Moving moments in the candidates ``todo`` (one reader), pictures measured, and whether following motion
+    reached outside ``bounds`` (then a split measure would differ from one pass: the caller redoes it)."""
     detector = MotionDetector(zones, settings.motion)
     step = 1.0 / settings.motion_fps
     follow = max(2.0, settings.motion_gap_s)
     moments: list[Span] = []
     measured = 0
     done: list[Span] = []
-    todo = merge_spans(candidates)
+    crossed = False
+    todo = merge_spans(todo)
     # One decoder for every candidate: a file is opened once, not once per span.
     with FrameReader(path, rotation=rotation, grey_width=settings.motion.width, origin_s=trace.origin_s) as reader:
         while todo:
@@ -243,7 +246,56 @@ def measure_motion(
                 extra.append(Span(max(0.0, span.start_s - follow), span.start_s))
             for new in extra:
                 if not any(d.start_s <= new.start_s and new.end_s <= d.end_s for d in done):
+                    crossed |= not bounds[0] <= new.start_s <= new.end_s <= bounds[1]
                     todo = merge_spans([*todo, new])
+    return moments, measured, crossed
+
+
+def _split_at(todo: list[Span]) -> int | None:
+    """Where to cut the sorted candidates in two groups of about equal length, at a gap of SPLIT_GAP_S or more."""
+    total = sum(span.length_s for span in todo)
+    best: tuple[float, int] | None = None
+    before = 0.0
+    for i in range(1, len(todo)):
+        before += todo[i - 1].length_s
+        if todo[i].start_s - todo[i - 1].end_s >= SPLIT_GAP_S:
+            score = abs(before - total / 2)
+            best = (score, i) if best is None or score < best[0] else best
+    return None if best is None else best[1]
+
+
+def measure_motion(
+    path: Path,
+    candidates: list[Span],
+    trace: PacketTrace,
+    zones: dict[str, Polygon],
+    rotation: int,
+    settings: ActivitySettings,
+) -> tuple[list[Span], int]:
+    """Decode the candidates as small grey pictures and keep the padded stretches with motion in them.
+
+    Motion that runs into a candidate's edge is followed: the next (or previous) stretch is decoded too,
+    so a signal that caught only part of a pass still yields the whole of it. The candidates before and after
+    a long quiet gap are measured on two threads (two readers); if following motion crosses the gap, the
+    whole is measured again in one pass, so the result is always that of one pass.
+    """
+    todo = merge_spans(candidates)
+    split = _split_at(todo)
+    everywhere = (-math.inf, math.inf)
+    if split is None:
+        moments, measured, _ = _motion_in(path, todo, trace, zones, rotation, settings, everywhere)
+    else:
+        middle = (todo[split - 1].end_s + todo[split].start_s) / 2
+        with ThreadPoolExecutor(1, thread_name_prefix="gatewatch-motion") as pool:
+            later = pool.submit(_motion_in, path, todo[split:], trace, zones, rotation, settings,
+                                (middle, math.inf))
+            moments, measured, crossed = _motion_in(path, todo[:split], trace, zones, rotation, settings,
+                                                    (-math.inf, middle))
+            more, measured_more, crossed_more = later.result()
+        if crossed or crossed_more:
+            moments, measured, _ = _motion_in(path, todo, trace, zones, rotation, settings, everywhere)
+        else:
+            moments, measured = moments + more, measured + measured_more
     active = merge_spans(moments, gap_s=settings.motion_gap_s)
     return pad_spans(active, settings.active_pre_s, settings.active_post_s, trace.duration_s), measured
 
