@@ -24,7 +24,8 @@ from footage.models import Camera, Segment, Site
 
 # The event indexes the migrations create, rebuilt with exactly these definitions after the fill.
 EVENT_INDEXES = {
-    "ix_event_camera_start": "CREATE INDEX ix_event_camera_start ON event (camera_id, start)",
+    "ix_event_camera_start_filters": "CREATE INDEX ix_event_camera_start_filters ON event "
+                                     "(camera_id, start, \"end\", dwell_s, stationary)",
     "ix_event_start": "CREATE INDEX ix_event_start ON event (start)",
     "ix_event_segment_id": "CREATE INDEX ix_event_segment_id ON event (segment_id)",
 }
