@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detection.coverage import Coverage
 from detection.labels import LABEL_HELP
@@ -41,6 +43,44 @@ class SearchParams(BaseModel):
     cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page.")
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+LIST_PARAMS = frozenset(name for name, field in SearchParams.model_fields.items()
+                        if getattr(field.annotation, "__origin__", None) is list)
+
+
+async def search_params(request: Request) -> SearchParams:  # async: pure validation, no thread hand-off
+    """FastAPI dependency: the filters from the query string, validated in one pydantic call.
+
+    FastAPI's own query handling (a parameter each, or a query model) looks up each field's type and validates
+    it on every request: more CPU per search than the search's SQL on a 200,000-event database. Errors are
+    FastAPI's 422 with the same ``["query", NAME]`` locations.
+    """
+    query = request.query_params
+    values = {key: query.getlist(key) if key in LIST_PARAMS else query[key] for key in query}
+    try:
+        return SearchParams.model_validate(values)
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("query", *error["loc"])}
+                                      for error in exc.errors(include_url=False)]) from exc
+
+
+def query_parameters_openapi(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters for a model's fields (for routes that read the query string themselves)."""
+    schema = model.model_json_schema(by_alias=True)
+    out = []
+    for name, prop in schema["properties"].items():
+        prop = {k: v for k, v in prop.items() if k not in ("title", "description")}
+        out.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                    "description": model.model_fields[_field_of(model, name)].description or "", "schema": prop})
+    return out
+
+
+def _field_of(model: type[BaseModel], alias: str) -> str:
+    return next((n for n, f in model.model_fields.items() if (f.alias or n) == alias), alias)
+
+
+SEARCH_OPENAPI: dict[str, Any] = {"parameters": query_parameters_openapi(SearchParams)}
 
 
 class EventOut(BaseModel):
