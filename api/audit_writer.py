@@ -23,7 +23,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from api import audit
@@ -52,6 +52,23 @@ class _Failures:
     names: set[str] = field(default_factory=set)
     via: set[str] = field(default_factory=set)
     reasons: set[str] = field(default_factory=set)
+
+
+def _durable_engine(url: str) -> Engine:
+    """The writer's engine. On SQLite its commits are fsynced (synchronous=FULL; the service's other connections
+    keep WAL's NORMAL): with NORMAL a committed entry survives a crash of gatewatch but not a power cut or an OS
+    crash, which could lose the record of a view whose answer was already sent. FULL makes "durable before the
+    response" hold for those too, for one fsync per batch (measured 0.3-1.6 ms more per batch of 25 entries
+    here), not one per search. PostgreSQL's default synchronous_commit=on already waits for the disk."""
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _fsync_commits(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA synchronous=FULL")  # after make_engine's pragmas, which set NORMAL
+            cursor.close()
+
+    return engine
 
 
 _Waiter = Future[int] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[int]"]
@@ -198,7 +215,7 @@ class AuditWriter:
             if self._engine_url != url:
                 if self._own_engine is not None:
                     self._own_engine.dispose()
-                self._own_engine, self._engine_url = make_engine(url), url
+                self._own_engine, self._engine_url = _durable_engine(url), url
             assert self._own_engine is not None
             return self._own_engine
 
