@@ -13,8 +13,9 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(
         1, "--workers", min=1, max=32,
-        help="Server processes (uvicorn workers). 2 on a 2-core machine roughly doubles searches a second; the "
-             "background loops (indexing pool, audit checkpoints) still run once.",
+        help="Server processes, each listening on the port with a socket of its own, so connections spread over "
+             "them. 2 on a 2-core machine roughly doubles searches a second; the background loops (indexing pool, "
+             "audit checkpoints) still run once.",
     ),
 ) -> None:
     """Start the service (API, web page, local indexing worker) and print its URL.
