@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,15 +94,16 @@ def _probe(port: int) -> bool:
         return False
 
 
-def test_audit_writer_commits_reach_the_disk(gw_home: Path) -> None:
+def test_audit_writer_fsyncs_its_commits_when_asked(gw_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from api.audit_writer import AuditWriter
+    from api.settings import get_api_settings
 
-    writer = AuditWriter()
-    with writer._engine().connect() as conn:
-        # 2 = FULL: each batch's commit is fsynced before its requests are answered (the service's others: NORMAL).
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
-    from footage.db import get_engine
-
-    with get_engine().connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
-    writer.stop()
+    # 1 = NORMAL (WAL: survives a crash of gatewatch), 2 = FULL (fsynced: survives a power cut too).
+    for fsync, expected in (("0", 1), ("1", 2)):
+        monkeypatch.setenv("GATEWATCH_AUDIT_FSYNC", fsync)
+        get_api_settings.cache_clear()
+        writer = AuditWriter()
+        with writer._engine().connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == expected
+        writer.stop()
+    get_api_settings.cache_clear()
