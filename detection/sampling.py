@@ -69,8 +69,8 @@ class SamplingSettings:
     young_s: float = 1.0
     """A track younger than this is at its birth: full rate."""
     edge_fraction: float = 0.06
-    """A moving track whose predicted box comes this close (fraction of the frame) to an edge is ending
-    (negative: never)."""
+    """A moving track heading out whose predicted box comes this close (fraction of the frame) to an edge is
+    ending (negative: never)."""
     stationary_fraction: float = 0.3
     """A track older than ``young_s`` whose centre stayed within this fraction of its size is parked."""
     surprise_fraction: float = 0.5
@@ -261,7 +261,10 @@ class SamplingPlanner:
         width, height = self.frame_size
         if s.edge_fraction >= 0:
             margin_x, margin_y = s.edge_fraction * width, s.edge_fraction * height
-            if box[0] <= margin_x or box[1] <= margin_y or box[2] >= width - margin_x or box[3] >= height - margin_y:
+            vx, vy = track.velocity
+            # Heading out only: a car standing at the edge (found again as a new track after a refresh) is not ending.
+            if ((box[0] <= margin_x and vx < 0) or (box[1] <= margin_y and vy < 0)
+                    or (box[2] >= width - margin_x and vx > 0) or (box[3] >= height - margin_y and vy > 0)):
                 return True  # about to leave the frame: its end time needs the full rate
         return any(_touches(box, zone) for zone in self.zones)  # in a zone (the barrier): where an officer looks
 
