@@ -20,9 +20,12 @@ import numpy as np
 from detection.decode import Span, iter_frames, read_packets
 from detection.plates.frames import PlateTarget, best_to_read, choose_candidates, sharpness, vehicle_cut
 from detection.plates.model import PlateModelError
+from detection.plates.plate_led import MIN_FRAMES, PLATE_LED_SCORE, give_thumbnail, plate_led_vehicles
 from detection.plates.reader import PlateBox, PlateReader, crop_jpeg
 from detection.plates.text import vote
 from detection.records import EventRecord
+from detection.unsure_tracks import Look
+from detection.zones import Polygon
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,10 @@ class PlateRead:
     """0..1 (see ``text.vote``)."""
     crop_jpeg: bytes | None
     """The best plate crop."""
+    frames: int = 1
+    """Frames whose own reads gave the agreed plate."""
+    vehicle: np.ndarray | None = None
+    """The vehicle cut the best plate crop was read in (a plate-led event's thumbnail)."""
 
 
 @dataclass
@@ -156,7 +163,8 @@ def read_plates(path: Path, targets: list[PlateTarget], reader: PlateReader, *, 
         # The crop shown is the plate whose own reads came closest to the agreed plate, most confidently.
         crop, box, _ = max(plates, key=lambda p: (sum(1 for text, _ in p[2] if _matches(text, agreed.norm)),
                                                   max((s for _, s in p[2]), default=0.0) * p[1].score))
-        report.reads[key] = PlateRead(agreed.text, agreed.norm, agreed.score, crop_jpeg(crop, box))
+        frames = sum(1 for _, _, rs in plates if any(_matches(text, agreed.norm) for text, _ in rs))
+        report.reads[key] = PlateRead(agreed.text, agreed.norm, agreed.score, crop_jpeg(crop, box), frames, crop)
     report.seconds = time.perf_counter() - began
     return report
 
@@ -179,33 +187,45 @@ def shared_reader() -> PlateReader:
 
 
 def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 0, origin_s: float | None = None,
-                      reader: PlateReader | None = None, unsure: list[EventRecord] | None = None) -> dict[str, float]:
+                      reader: PlateReader | None = None, unsure: list[EventRecord] | None = None,
+                      looks: list[Look] | None = None, zones: dict[str, Polygon] | None = None) -> dict[str, float]:
     """Read the plates of a segment's new event records in place; return the stage's figures for the job stats.
 
     ``unsure`` are would-be vehicle events the detector was unsure of (``events.events_and_unsure_vehicles``): each
     is tried like an event (same per-track cost) and joins ``events`` (kept in start order) only when its plate is
-    read with a vote of at least CONFIRM_VOTE_SCORE; ``plates_confirmed`` in the figures counts them.
+    read with a vote of at least CONFIRM_VOTE_SCORE; ``plates_confirmed`` in the figures counts them. ``looks`` are
+    frames where the detector saw no vehicle at the centre (``unsure_tracks.Look``): plates found in them become
+    plate-led would-be events (``plate_led``, in ``zones``), confirmed likewise but only from at least
+    ``plate_led.MIN_FRAMES`` agreeing frames; ``plates_led`` counts those confirmed, and ``plate_s`` includes the
+    looks' plate search.
 
     A plate model that cannot be loaded (PlateModelError) does not fail the indexing: the events are kept without
     plates, the stats say ``plate_error``, and the message goes to the log (`gatewatch plates` can read them once
     the model is back)."""
-    tried = [*events, *(unsure or [])]
-    targets = [PlateTarget(key=i, label=e.label, track=e.track) for i, e in enumerate(tried)]
+    unsure = unsure or []
     try:
-        report = read_plates(path, targets, reader or shared_reader(), rotation=rotation, origin_s=origin_s)
+        reader = reader or shared_reader()
+        began = time.perf_counter()
+        led = plate_led_vehicles(looks or [], reader, [*events, *unsure], zones or {})
+        looks_s = time.perf_counter() - began
+        tried = [*events, *unsure, *led]
+        targets = [PlateTarget(key=i, label=e.label, track=e.track) for i, e in enumerate(tried)]
+        report = read_plates(path, targets, reader, rotation=rotation, origin_s=origin_s)
     except PlateModelError as exc:
         log.warning("plates not read for %s: %s", Path(path).name, exc)
         return {"plate_error": 1.0}
     confirmed: list[EventRecord] = []
-    sure = len(events)
-    for key, read in report.reads.items():
+    sure, first_led = len(events), len(events) + len(unsure)
+    for key, read in sorted(report.reads.items()):
         record = tried[key]
         if key >= sure:
             # A weak box of a car already an event (its front, beside the tracked box) reads that car's plate.
-            if read.score < CONFIRM_VOTE_SCORE or any(
+            if read.score < CONFIRM_VOTE_SCORE or (key >= first_led and read.frames < MIN_FRAMES) or any(
                     e.plate_norm == read.norm and e.start_s <= record.end_s and record.start_s <= e.end_s
                     for e in [*events, *confirmed]):
                 continue
+            if key >= first_led:
+                give_thumbnail(record, read.vehicle)
             confirmed.append(record)
         record.plate, record.plate_norm, record.plate_score = read.text, read.norm, read.score
         record.plate_crop_jpeg = read.crop_jpeg
@@ -216,4 +236,7 @@ def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 
     # A read of an unsure vehicle that was not confirmed is dropped with it: not counted as read.
     stats["plates_read"] = float(sum(1 for key in report.reads if key < sure) + len(confirmed))
     stats["plates_confirmed"] = float(len(confirmed))
+    stats["plate_looks"] = float(len(looks or []))
+    stats["plates_led"] = float(sum(1 for e in confirmed if e.score == PLATE_LED_SCORE))
+    stats["plate_s"] = round(report.seconds + looks_s, 3)
     return stats
