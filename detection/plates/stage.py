@@ -197,7 +197,7 @@ def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 
     frames where the detector saw no vehicle at the centre (``unsure_tracks.Look``): plates found in them become
     plate-led would-be events (``plate_led``, in ``zones``), confirmed likewise but only from at least
     ``plate_led.MIN_FRAMES`` agreeing frames; ``plates_led`` counts those confirmed, and ``plate_s`` includes the
-    looks' plate search.
+    looks' plate search (``plate_looks_s``).
 
     A plate model that cannot be loaded (PlateModelError) does not fail the indexing: the events are kept without
     plates, the stats say ``plate_error``, and the message goes to the log (`gatewatch plates` can read them once
@@ -237,6 +237,7 @@ def read_event_plates(path: Path, events: list[EventRecord], *, rotation: int = 
     stats["plates_read"] = float(sum(1 for key in report.reads if key < sure) + len(confirmed))
     stats["plates_confirmed"] = float(len(confirmed))
     stats["plate_looks"] = float(len(looks or []))
+    stats["plate_looks_s"] = round(looks_s, 3)
     stats["plates_led"] = float(sum(1 for e in confirmed if e.score == PLATE_LED_SCORE))
     stats["plate_s"] = round(report.seconds + looks_s, 3)
     return stats
