@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 from detection.decode import Span, iter_frames, read_packets
+from detection.models import EventThumbnail
 from detection.pipeline import index_segment
 from detection.plates.plate_led import FRONT_WIDTH, MIN_FRAMES, PLATE_LED_SCORE, car_front, plate_led_tracks
 from detection.plates.stage import shared_reader
 from detection.records import CameraSpec
 from detection.unsure_tracks import LOOK_SIDE, MAX_LOOKS, UnsureLinker
+from footage.db import session_scope
 from tests.test_plates_pipeline import MATERIAL, _index, _vehicle_events, make_clip
 
 STILL = "szad670401_5.jpg"
@@ -43,7 +45,9 @@ def test_a_plate_leads_to_a_vehicle_the_detector_never_saw(gw_home: Path, front_
     [car] = _vehicle_events(_index(gw_home, "front", front_clip))
     assert car.plate == "新A·89R95" and car.plate_score >= 0.6
     assert car.score == pytest.approx(PLATE_LED_SCORE)  # marked as plate-led
-    assert car.thumbnail_jpeg is not None and car.thumbnail_jpeg[:2] == b"\xff\xd8"
+    with session_scope() as session:
+        thumbnail = session.get(EventThumbnail, car.id)
+        assert thumbnail is not None and thumbnail.jpeg[:2] == b"\xff\xd8"
     # Its box is the plate grown to a car front: wide, around the middle of the picture where the car is.
     x1, y1, x2, y2 = car.track[0][1:5]
     assert 0.3 < x2 - x1 < 0.7 and x1 < 0.5 < x2 and y1 < 0.5 < y2
