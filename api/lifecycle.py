@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from api import audit
 from api.cases import MAX_ROLL_S
 from api.models import AuditEntry, Case, CaseItem
+from detection.models import Event, EventPlateCrop
 from footage.catalogue import CatalogueError, UnknownCamera, UnknownSite, validate_zones, zone_of
 from footage.models import Camera, Segment, Site
 from footage.retention import (
@@ -30,6 +31,10 @@ CLOSED = "closed"
 
 class LifecycleError(ValueError):
     """A lifecycle request that cannot be done as asked; the message says what to change."""
+
+
+class PlatesStillRead(LifecycleError):
+    """Plates were to be forgotten on a camera that still reads them."""
 
 
 def held_ranges(session: Session) -> list[HeldRange]:
@@ -138,6 +143,40 @@ def update_camera(session: Session, camera_id: str, *, actor: str, remote_addr: 
                  remote_addr=remote_addr)
     session.commit()
     return camera
+
+
+def forget_plates(session: Session, camera_id: str, *, actor: str, remote_addr: str | None = None) -> dict[str, int]:
+    """Delete the plate text, score and crop of a camera's events, once its plate reading is off; audited.
+
+    Plates are personal data a site may stop keeping, but an open case is evidence: the events an open case names,
+    and those inside a time range it holds, keep their plates until the case is closed.
+    """
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        raise UnknownCamera(f"no camera {camera_id!r}; see 'gatewatch cameras list'")
+    if camera.read_plates:
+        raise PlatesStillRead(f"camera {camera_id!r} still reads plates; turn plate reading off first "
+                             "('gatewatch cameras set CAMERA --plates off')")
+    items = session.execute(
+        select(CaseItem.event_id, CaseItem.start, CaseItem.end).join(Case, Case.id == CaseItem.case_id)
+        .where(Case.status == OPEN, CaseItem.camera_id == camera_id)).all()
+    rows = session.execute(select(Event.id, Event.start, Event.end).where(
+        Event.camera_id == camera_id,
+        Event.plate.is_not(None) | Event.id.in_(select(EventPlateCrop.event_id)))).all()
+    # An event item holds its own event; a time range holds every event in it (the roll only holds footage).
+    named = {i.event_id for i in items if i.event_id is not None}
+    ranges = [(i.start, i.end) for i in items if i.event_id is None]
+    held = {r.id for r in rows if r.id in named or any(a < r.end and r.start < b for a, b in ranges)}
+    ids = [r.id for r in rows if r.id not in held]
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        session.execute(update(Event).where(Event.id.in_(chunk))
+                        .values(plate=None, plate_norm=None, plate_score=None))
+        session.execute(delete(EventPlateCrop).where(EventPlateCrop.event_id.in_(chunk)))
+    counts = {"forgotten": len(ids), "kept_for_cases": len(held)}
+    audit.record(session, user_name=actor, action="plates_forget", obj=f"camera:{camera_id}", detail=counts,
+                 remote_addr=remote_addr)
+    session.commit()
+    return counts
 
 
 def update_site(session: Session, site: Site | str | int, retain_days: int | None, *, actor: str,

@@ -116,6 +116,9 @@ def cameras_set(
     timezone: str | None = typer.Option(None, "--timezone", help="The recorder's IANA time zone."),
     zone: list[str] = typer.Option([], "--zone", help="NAME=x1,y1;x2,y2;... (replaces all zones; repeat)."),
     plates: str | None = typer.Option(None, "--plates", help="on or off: read licence plates when indexing."),
+    forget_plates: bool = typer.Option(False, "--forget-plates",
+                                       help="With --plates off: delete the plates already read (open cases keep "
+                                            "theirs)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Change a camera's retention, gate, time zone, zones or plate reading."""
@@ -133,11 +136,19 @@ def cameras_set(
             camera = lifecycle.update_camera(session, camera_id, actor=cli_user(), remote_addr=LOCAL,
                                              gate=gate, timezone=timezone, zones=zones, **kwargs)
             data = camera_to_dict(camera)
+            if forget_plates:
+                data["plates_forgotten"] = lifecycle.forget_plates(session, camera_id, actor=cli_user(),
+                                                                   remote_addr=LOCAL)
     except (CatalogueError, lifecycle.LifecycleError) as exc:
         fail(str(exc))
     if json_out:
         print_json(data)
     else:
+        if forget_plates:
+            forgotten = data["plates_forgotten"]
+            console.print(f"camera {camera_id!r}: {forgotten['forgotten']} plate reads deleted"
+                          + (f", {forgotten['kept_for_cases']} kept for open cases"
+                             if forgotten["kept_for_cases"] else ""), highlight=False)
         days = data["effective_retain_days"]
         console.print(f"updated camera {camera_id!r}: footage kept {f'{days} days' if days else 'for ever'}"
                       + ("" if data["retain_days"] or not days else " (the site's default)"), highlight=False)

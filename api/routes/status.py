@@ -28,7 +28,7 @@ Id = Annotated[int, Path(ge=1, le=2**62)]
 def _refused(exc: Exception) -> HTTPException:
     if isinstance(exc, (UnknownCamera, UnknownSite, LookupError, CaseNotFound)):
         return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-    if isinstance(exc, SegmentHeld):
+    if isinstance(exc, (SegmentHeld, lifecycle.PlatesStillRead)):
         return HTTPException(status.HTTP_409_CONFLICT, str(exc))
     if isinstance(exc, CaseForbidden):
         return HTTPException(status.HTTP_403_FORBIDDEN, "your role or site does not allow this")
@@ -46,6 +46,16 @@ def patch_camera(camera_id: str, body: CameraPatch, request: Request, session: D
     except (CatalogueError, lifecycle.LifecycleError) as exc:
         raise _refused(exc) from exc
     return camera_to_dict(camera)
+
+
+@router.delete("/cameras/{camera_id}/plates")
+def delete_camera_plates(camera_id: str, request: Request, session: DbSession,
+                         principal: Admin) -> dict[str, int]:
+    """Delete the plates read on a camera whose plate reading is off (events an open case holds keep theirs)."""
+    try:
+        return lifecycle.forget_plates(session, camera_id, actor=principal.name, remote_addr=client_addr(request))
+    except (CatalogueError, lifecycle.LifecycleError) as exc:
+        raise _refused(exc) from exc
 
 
 @router.patch("/sites/{site_id}")
