@@ -13,6 +13,7 @@ from detection.decode import Span, iter_frames, read_packets
 from detection.models import EventThumbnail
 from detection.pipeline import index_segment
 from detection.plates.plate_led import FRONT_WIDTH, MIN_FRAMES, PLATE_LED_SCORE, car_front, plate_led_tracks
+from detection.plates.reader import PlateReader
 from detection.plates.stage import shared_reader
 from detection.records import CameraSpec
 from detection.unsure_tracks import LOOK_SIDE, MAX_LOOKS, UnsureLinker
@@ -105,3 +106,28 @@ def test_a_car_front_is_built_around_its_plate() -> None:
     # Near the frame's edge it is clipped to the frame.
     edge = car_front((0.0, 0.9, 0.2, 0.99), (1280, 720))
     assert edge[0] == 0.0 and edge[2] == pytest.approx(0.5) and edge[3] == 1.0 and 0.0 < edge[1] < 0.9
+
+
+def test_looks_without_plates_cost_half_a_search_each(footage_dir: Path, front_clip: Path) -> None:
+    class Counting(PlateReader):
+        searched = 0
+
+        def find_in_cuts(self, cuts):  # type: ignore[no-untyped-def]
+            self.searched += len(cuts)
+            return super().find_in_cuts(cuts)
+
+    def looks_of(path: Path, every_s: float, seconds: float) -> list:  # type: ignore[type-arg]
+        linker = UnsureLinker()
+        for t, frame in _frames(path, every_s, seconds):
+            linker.add(t, frame, np.zeros((0, 4)), np.zeros(0), np.zeros(0), [])
+        return linker.looks
+
+    street = looks_of(footage_dir / "street_sparse_traffic.mp4", 1.25, 12.0)  # cars too small for a whole-frame plate
+    reader = Counting()
+    assert plate_led_tracks(street, reader, []) == [] and len(street) >= 8
+    assert reader.searched == (len(street) + 1) // 2
+    # Where the plate is, every look beside a hit is searched too: the track keeps all its sightings.
+    front = looks_of(front_clip, 1.25, 3.0)
+    reader = Counting()
+    [track] = plate_led_tracks(front, reader, [])
+    assert reader.searched == len(front) == len(track.observations) >= 3

@@ -5,7 +5,8 @@ unsure one (``unsure_tracks``): no vehicle, so nothing to read a plate on. The d
 rate, small copies of frames whose centre no vehicle box holds (``unsure_tracks.Look``). Here the plate finder runs
 once on each (one inference at its 320 px input: it finds plates an eighth of the frame wide or more, i.e. a car
 close to the camera, which is the case in point); plates that no event or unsure vehicle holds are linked frame to
-frame by overlap into plate-led tracks.
+frame by overlap into plate-led tracks. Every other look is searched first, and the looks beside a plate found
+next (``_sightings``), so footage without plates costs half a finder run per look.
 
 The box of a plate-led track is NOT a detector box: it is the plate box grown to a plausible car front around it
 (``car_front``), so that the clip, the thumbnail and the plate stage's vehicle cut have a car-sized box. The plate
@@ -21,7 +22,7 @@ import numpy as np
 
 from detection.colour import dominant_colour
 from detection.events import track_to_event
-from detection.plates.reader import MIN_PLATE_WIDTH_PX, PlateReader
+from detection.plates.reader import MIN_PLATE_WIDTH_PX, PlateBox, PlateReader
 from detection.records import EventRecord
 from detection.tracking import Observation, Track
 from detection.unsure_tracks import LINK_GAP_S, LINK_IOU, Look
@@ -41,6 +42,8 @@ FRONT_HEIGHT = 3.2
 """...and this many plate widths high, bumper to roof..."""
 PLATE_DOWN = 0.75
 """...with the plate's centre this far down it."""
+PROBE_STRIDE = 2
+"""One look in this many is searched for a plate first; the looks around a hit are searched next."""
 HELD_WITHIN_S = 1.0
 """A plate inside an event's box sampled this close in time is that vehicle's plate, not a plate-led one."""
 THUMBNAIL_MAX_PX = 320
@@ -77,29 +80,50 @@ def _held(t: float, point: tuple[float, float], records: list[EventRecord]) -> b
                for record in records for sample in record.track if len(sample) >= 5)
 
 
+def _front(look: Look, plate: PlateBox | None, records: list[EventRecord]) -> Box | None:
+    """The car-front box of a plate found in a look, or None: no plate, too small in the full frame to read, or
+    held by a record."""
+    if plate is None:
+        return None
+    small_h, small_w = look.small.shape[:2]
+    # The finder's width floor was applied in the copy's pixels; a plate must be legible in the full frame.
+    if plate.width * look.frame_size[0] / small_w < MIN_PLATE_WIDTH_PX:
+        return None
+    box = (plate.x1 / small_w, plate.y1 / small_h, plate.x2 / small_w, plate.y2 / small_h)
+    if _held(look.t, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), records):
+        return None
+    return car_front(box, look.frame_size)
+
+
+def _sightings(looks: list[Look], reader: PlateReader, records: list[EventRecord]) -> dict[int, Box]:
+    """Per look index, the car front of the plate found there. Every PROBE_STRIDE-th look is searched first and the
+    neighbours of those with a plate next: a plate-led track needs MIN_FRAMES sightings close together, so this
+    halves the finder's work on footage without plates and misses only plates seen in no probed look."""
+    probed = list(range(0, len(looks), PROBE_STRIDE))
+    fronts = dict(zip(probed, (_front(looks[i], box, records) for i, box in
+                               zip(probed, reader.find_in_cuts([looks[i].small for i in probed]), strict=True)),
+                      strict=True))
+    around = sorted({j for i, front in fronts.items() if front is not None
+                     for j in range(i - PROBE_STRIDE + 1, i + PROBE_STRIDE) if 0 <= j < len(looks) and j not in fronts})
+    if around:
+        boxes = reader.find_in_cuts([looks[j].small for j in around])
+        fronts.update((j, _front(looks[j], box, records)) for j, box in zip(around, boxes, strict=True))
+    return {i: front for i, front in fronts.items() if front is not None}
+
+
 def plate_led_tracks(looks: list[Look], reader: PlateReader, records: list[EventRecord]) -> list[Track]:
-    """Plate-led tracks from the looks: plates found in them that no record (event or unsure vehicle) holds,
-    linked by the overlap of their car-front boxes within ``unsure_tracks.LINK_GAP_S``; those seen in at least
-    MIN_FRAMES looks, at most MAX_PLATE_LED, the most often seen first."""
-    boxes = reader.find_in_cuts([look.small for look in looks]) if looks else []
+    """Plate-led tracks from the looks: plates found in them (``_sightings``) that no record (event or unsure vehicle)
+    holds, linked by the overlap of their car-front boxes within ``unsure_tracks.LINK_GAP_S``; those seen in at
+    least MIN_FRAMES looks, at most MAX_PLATE_LED, the most often seen first."""
     tracks: list[Track] = []
-    for look, plate in zip(looks, boxes, strict=True):
-        if plate is None:
-            continue
-        small_h, small_w = look.small.shape[:2]
-        # The finder's width floor was applied in the copy's pixels; a plate must be legible in the full frame.
-        if plate.width * look.frame_size[0] / small_w < MIN_PLATE_WIDTH_PX:
-            continue
-        box = (plate.x1 / small_w, plate.y1 / small_h, plate.x2 / small_w, plate.y2 / small_h)
-        if _held(look.t, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), records):
-            continue
-        front = car_front(box, look.frame_size)
-        open_tracks = [tr for tr in tracks if 0 < look.t - tr.observations[-1].t <= LINK_GAP_S]
+    for i, front in sorted(_sightings(looks, reader, records).items()):
+        t = looks[i].t
+        open_tracks = [tr for tr in tracks if 0 < t - tr.observations[-1].t <= LINK_GAP_S]
         best = max(open_tracks, key=lambda tr: _iou(front, tr.observations[-1].box), default=None)
         if best is None or _iou(front, best.observations[-1].box) < LINK_IOU:
             best = Track(-1_000_000 - len(tracks))
             tracks.append(best)
-        best.observations.append(Observation(look.t, front, PLATE_LED_SCORE, CAR_CLASS))
+        best.observations.append(Observation(t, front, PLATE_LED_SCORE, CAR_CLASS))
     seen = [tr for tr in tracks if len(tr.observations) >= MIN_FRAMES]
     return sorted(seen, key=lambda tr: (-len(tr.observations), tr.observations[0].t))[:MAX_PLATE_LED]
 
