@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support_web import (
@@ -122,9 +123,21 @@ def test_an_admin_switches_plate_reading_on_the_manager_page(plate_service: Live
             toggle = page.locator("#camera-settings:not([hidden]) #c-read-plates:not([disabled])")
             toggle.wait_for()
             assert toggle.is_checked() and "North gate" in page.inner_text("#camera-settings")
+            assert page.locator("#c-forget-plates").is_hidden()
             toggle.uncheck()
             page.locator("#c-read-plates-note").filter(has_text="Off:").wait_for()
             assert not _reads_plates(plate_service, "ada")
+            # Once off, the plates already read may be deleted; the toll-gate car's is held by an open case, so
+            # it is kept (and the other tests' plate stays).
+            case = httpx.post(f"{plate_service.url}/api/v1/cases", json={"name": "Toll gate", "ranges": [
+                {"camera": "cam-north", "from": "2024-11-06T21:00:00Z", "to": "2024-11-06T22:00:00Z"}]},
+                headers={"Authorization": f"Bearer {plate_service.tokens['olive']}"}, timeout=30)
+            assert case.status_code in (200, 201), case.text
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.click("#c-forget-plates")
+            page.locator("#c-forget-note").filter(has_text="Deleted").wait_for()
+            assert page.inner_text("#c-forget-note") == \
+                "Deleted the plates of 0 events; 1 kept because an open case holds them."
             page.reload()  # what the page shows comes from the server, not from the click
             toggle.wait_for()
             assert not toggle.is_checked()
@@ -142,3 +155,5 @@ def test_an_admin_switches_plate_reading_on_the_manager_page(plate_service: Live
             browser.close()
     changes = plate_service.api("ada", "/audit?action=camera_update&user=ada").json()["entries"]
     assert [e["detail"] for e in changes][:2] == [{"read_plates": True}, {"read_plates": False}]
+    [forget] = plate_service.api("ada", "/audit?action=plates_forget&user=ada").json()["entries"]
+    assert forget["detail"] == {"forgotten": 0, "kept_for_cases": 1}

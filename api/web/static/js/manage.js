@@ -1,6 +1,7 @@
 // The manager's page: the cameras of their site, resumable uploads of recorder exports (several at once,
 // a progress bar each), and each camera's footage with its indexing state, refreshed every few seconds.
-// The chosen camera's plate reading shows under the cameras; an admin may switch it (the API lets only admins).
+// The chosen camera's plate reading shows under the cameras; an admin may switch it (the API lets only admins)
+// and, once it is off, delete the plates already read.
 
 import { api, el, notice, showWho } from "./api.js";
 import { duration, isoInZone, wallOf, wallToMs } from "./time.js";
@@ -20,6 +21,8 @@ const segmentsBody = document.getElementById("segments");
 const segmentsStatus = document.getElementById("segments-status");
 const readPlates = document.getElementById("c-read-plates");
 const readPlatesNote = document.getElementById("c-read-plates-note");
+const forgetPlates = document.getElementById("c-forget-plates");
+const forgetNote = document.getElementById("c-forget-note");
 let cameras = [];
 let pollTimer = null;
 let me = null;
@@ -258,9 +261,29 @@ function showSettings() {
   box.hidden = !cam;
   if (!cam) return;
   document.getElementById("c-settings-name").textContent = cam.gate;
+  if (box.dataset.camera !== cam.id) forgetNote.textContent = "";
+  box.dataset.camera = cam.id;
   readPlates.checked = Boolean(cam.read_plates);
   readPlates.disabled = !(me && me.role === "admin");
   readPlatesNote.textContent = platesNote(cam);
+  // Plates already read may be deleted once reading is off (the API refuses it before); open cases keep theirs.
+  forgetPlates.hidden = !(me && me.role === "admin") || Boolean(cam.read_plates);
+  forgetPlates.disabled = false;
+}
+
+async function deletePlates() {
+  const cam = camera();
+  if (!cam || !window.confirm(`Delete every plate read on ${cam.gate}? Events an open case holds keep theirs.`)) return;
+  forgetPlates.disabled = true;
+  try {
+    const done = await api("DELETE", `/cameras/${encodeURIComponent(cam.id)}/plates`);
+    forgetNote.textContent = `Deleted the plates of ${done.forgotten} event${done.forgotten === 1 ? "" : "s"}`
+      + (done.kept_for_cases ? `; ${done.kept_for_cases} kept because an open case holds them.` : ".");
+  } catch (err) {
+    forgetNote.textContent = `Not deleted: ${err.message}`;
+  } finally {
+    forgetPlates.disabled = false;
+  }
 }
 
 async function setReadPlates() {
@@ -293,6 +316,7 @@ async function start() {
   try {
     me = await showWho();
     readPlates.addEventListener("change", setReadPlates);
+    forgetPlates.addEventListener("click", deletePlates);
     cameras = await api("GET", "/cameras");
     cameraSelect.replaceChildren(...cameras.map((c) => el("option", { value: c.id }, `${c.gate} · ${c.id}`)));
     cameraSelect.addEventListener("change", () => chooseCamera(cameraSelect.value));
