@@ -131,3 +131,16 @@ def test_looks_without_plates_cost_half_a_search_each(footage_dir: Path, front_c
     reader = Counting()
     [track] = plate_led_tracks(front, reader, [])
     assert reader.searched == len(front) == len(track.observations) >= 3
+
+
+@pytest.mark.slow
+def test_tracks_without_a_plate_have_half_their_cuts_searched(footage_dir: Path, front_clip: Path) -> None:
+    # A street camera whose plates are a few pixels wide: every other cut is searched, and the rest only of the
+    # tracks where one was found.
+    street = index_segment(footage_dir / "street_sparse_traffic.mp4", CameraSpec(read_plates=True))
+    assert street.stats["plate_cuts"] >= 10 and street.stats["plates_read"] == 0
+    assert street.stats["plate_cuts_searched"] <= 0.75 * street.stats["plate_cuts"], street.stats  # 1.0 unprobed
+    # A plate in view: every cut of its track is searched.
+    toll = index_segment(make_clip(MATERIAL / "szad670401_A.jpg", front_clip.with_name("toll.mp4")),
+                         CameraSpec(read_plates=True))
+    assert toll.stats["plates_read"] == 1 and toll.stats["plate_cuts_searched"] == toll.stats["plate_cuts"] >= 3
