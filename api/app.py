@@ -31,6 +31,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Entries still queued (and failed sign-ins counted) are written before the last checkpoint is signed.
         app.state.audit_writer.stop()
         stop_background(app)
+        pool = getattr(app.state, "search_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False)
 
 
 def create_app() -> FastAPI:

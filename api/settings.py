@@ -29,6 +29,10 @@ class ApiSettings(BaseSettings):
         60.0, gt=0, le=3600, description="Seconds between signed checkpoints of the audit chain while it grows."
     )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="How long a web sign-in lasts.")
+    audit_fsync: bool = Field(
+        False, description="SQLite: fsync each batch of read audit entries before answering (synchronous=FULL), so "
+        "they survive a power cut too; off: they survive a crash of gatewatch (WAL, synchronous=NORMAL).",
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

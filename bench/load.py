@@ -3,7 +3,8 @@ audited, against one or more code trees in the same run (e.g. main and a branch)
 
     python bench/load.py --tree main=/tmp/base --tree branch=. [--events 200000] [--requests 3000] [--workers 2]
 
-For each tree: uvicorn (``api.app:create_app``) in a subprocess with that tree first on PYTHONPATH, a warm-up, then
+For each tree: the service in a subprocess with that tree first on PYTHONPATH (``python -m api.serving``, what
+``gatewatch serve`` runs, where the tree has it; else ``uvicorn api.app:create_app --workers N``), a warm-up, then
 ``--requests`` searches from ``--concurrency`` clients (``bench.raw_http``: raw HTTP/1.1 over keep-alive sockets, so
 the load generator leaves the cores to the server); afterwards the audit chain is verified and every search must be
 in it. Prints one JSON object (searches/s, p50/p95, errors, server CPU per search, chain check).
@@ -74,9 +75,14 @@ def copy_for(seed: Path, name: str, tree: Path) -> Path:
 def start(tree: Path, home: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = search_bench.free_port()
     env = {**os.environ, "GATEWATCH_HOME": str(home), "GATEWATCH_LOCAL_WORKERS": "0", "PYTHONPATH": str(tree)}
+    if (tree / "api" / "serving.py").exists():
+        # The tree's own way of serving (what its ``gatewatch serve --workers N`` runs).
+        command = [sys.executable, "-m", "api.serving"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+         "--workers", str(workers)],
         cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=(home / "server.log").open("wb"))
     import httpx
 
@@ -94,8 +100,24 @@ def start(tree: Path, home: Path, workers: int) -> tuple[subprocess.Popen[bytes]
     raise SystemExit("uvicorn did not answer /healthz in 60 s")
 
 
+def connections_per_process(pid: int, port: int) -> list[int]:
+    """How many of the clients' connections each server process holds (largest first): long-lived connections
+    stay with the process that accepted them, so an uneven split is an uneven share of the work."""
+    import psutil
+
+    counts = []
+    parent = psutil.Process(pid)
+    for proc in [parent, *parent.children(recursive=True)]:
+        held = sum(1 for c in proc.net_connections(kind="tcp")
+                   if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port)
+        if held:
+            counts.append(held)
+    return sorted(counts, reverse=True)
+
+
 async def timed_load(url: str, token: str, args: argparse.Namespace, pid: int,
                      profile_to: Path | None) -> dict[str, object]:
+    port = int(url.rsplit(":", 1)[1])
     rng = random.Random(13)
     jobs: list[tuple[str, str]] = []
     while len(jobs) < args.requests + args.concurrency + 1:
@@ -109,8 +131,11 @@ async def timed_load(url: str, token: str, args: argparse.Namespace, pid: int,
     spy: list[subprocess.Popen[bytes]] = []
     cpu0: list[float] = []
 
+    split: list[list[int]] = []
+
     def begin() -> None:
         cpu0.append(search_bench.server_cpu_s(pid))
+        split.append(connections_per_process(pid, port))
         if profile_to is not None:
             # --gil: only samples holding the GIL, i.e. where the server's Python CPU goes (not its waits).
             spy.append(subprocess.Popen([args.py_spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "200",
@@ -130,6 +155,7 @@ async def timed_load(url: str, token: str, args: argparse.Namespace, pid: int,
         "warm_up_searches": 1 + sum(len(v) for v in warm.values()),
         "throughput_rps": round(len(everything) / wall, 1),
         "server_cpu_ms_per_request": round(cpu_used * 1000 / max(1, len(everything)), 2),
+        "connections_per_server_process": split[0] if split else [],
         "all": search_bench.summary_ms(everything),
         **{name: search_bench.summary_ms(values) for name, values in latencies.items()},
     }

@@ -12,6 +12,9 @@ they are decoded at the motion rate throughout.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,54 +143,87 @@ def packet_candidates(trace: PacketTrace, settings: ActivitySettings) -> list[Sp
                      trace.duration_s)
 
 
-def keyframe_candidates(
-    path: Path, trace: PacketTrace, zones: dict[str, Polygon], rotation: int, settings: ActivitySettings
-) -> tuple[list[Span], int]:
-    """Stretches between consecutive keyframes that differ inside the zones; also the keyframes decoded."""
-    detector = MotionDetector(zones, MotionSettings(**{**settings.motion.__dict__, "lag": 1}))
-    spans: list[Span] = []
-    previous_t: float | None = None
-    decoded = 0
-    time_base = None
+def _keyframe_pictures(path: Path, trace: PacketTrace, rotation: int, width: int, start_s: float,
+                       end_s: float) -> list[tuple[float, np.ndarray]]:
+    """Small grey pictures of the keyframes shown in [start_s, end_s).
+
+    Only those keyframes' packets reach the decoder: every other packet is demuxed (cheap) and dropped, so no
+    seek is needed (some MP4s refuse it) and each keyframe decodes exactly as it would in one pass.
+    """
+    out: list[tuple[float, np.ndarray]] = []
     with open_video(path) as container:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
         time_base = time_base_s(stream)
-        try:
-            for frame in container.decode(stream):
-                if frame.pts is None:
+
+        def frames() -> Iterator[av.VideoFrame]:
+            for packet in container.demux(stream):
+                if packet.pts is None or not packet.is_keyframe:
                     continue
-                t = frame.pts * time_base - trace.origin_s
-                decoded += 1
-                grey = rotate(grey_small(frame, settings.motion.width), rotation)
-                if detector.moving(grey) and previous_t is not None:
-                    spans.append(Span(previous_t, t))
-                previous_t = t
+                t = packet.pts * time_base - trace.origin_s
+                if t >= end_s - 1e-6:
+                    break
+                if t >= start_s - 1e-6:
+                    yield from packet.decode()
+            yield from stream.codec_context.decode(None)
+
+        try:
+            for frame in frames():
+                if frame.pts is not None:
+                    out.append((frame.pts * time_base - trace.origin_s, rotate(grey_small(frame, width), rotation)))
         except av.FFmpegError:
             pass  # a damaged tail: the packet signal and the later decode still cover it
-    return pad_spans(spans, settings.candidate_pad_s, settings.candidate_pad_s, trace.duration_s), decoded
+    return out
 
 
-def measure_motion(
+def keyframe_candidates(
+    path: Path, trace: PacketTrace, zones: dict[str, Polygon], rotation: int, settings: ActivitySettings
+) -> tuple[list[Span], int]:
+    """Stretches between consecutive keyframes that differ inside the zones; also the keyframes decoded.
+
+    On noisy footage keyframes carry most of the file's bits (two thirds on the bench's quiet hour), so decoding
+    them is most of the cheap pass: the file's two halves are decoded on two threads (two decoders; PyAV
+    releases the GIL while decoding), then compared in order, so the spans are those of one sequential pass.
+    """
+    keyframe_times = trace.times[trace.keyframe]
+    split = float(keyframe_times[len(keyframe_times) // 2]) if len(keyframe_times) >= 8 else math.inf
+    width = settings.motion.width
+    with ThreadPoolExecutor(1, thread_name_prefix="gatewatch-keyframes") as pool:
+        second = pool.submit(_keyframe_pictures, path, trace, rotation, width, split, math.inf)
+        pictures = _keyframe_pictures(path, trace, rotation, width, 0.0, split) + second.result()
+    detector = MotionDetector(zones, MotionSettings(**{**settings.motion.__dict__, "lag": 1}))
+    spans: list[Span] = []
+    previous_t: float | None = None
+    for t, grey in pictures:
+        if detector.moving(grey) and previous_t is not None:
+            spans.append(Span(previous_t, t))
+        previous_t = t
+    return pad_spans(spans, settings.candidate_pad_s, settings.candidate_pad_s, trace.duration_s), len(pictures)
+
+
+SPLIT_GAP_S = 10.0
+"""Candidates are measured in two groups on two threads only across a gap at least this long between them."""
+
+
+def _motion_in(
     path: Path,
-    candidates: list[Span],
+    todo: list[Span],
     trace: PacketTrace,
     zones: dict[str, Polygon],
     rotation: int,
     settings: ActivitySettings,
-) -> tuple[list[Span], int]:
-    """Decode the candidates as small grey pictures and keep the padded stretches with motion in them.
-
-    Motion that runs into a candidate's edge is followed: the next (or previous) stretch is decoded too,
-    so a signal that caught only part of a pass still yields the whole of it.
-    """
+    bounds: tuple[float, float],
+) -> tuple[list[Span], int, bool]:
+    """Moving moments in the candidates ``todo`` (one reader), pictures measured, and whether following motion
+    reached outside ``bounds`` (then a split measure would differ from one pass: the caller redoes it)."""
     detector = MotionDetector(zones, settings.motion)
     step = 1.0 / settings.motion_fps
     follow = max(2.0, settings.motion_gap_s)
     moments: list[Span] = []
     measured = 0
     done: list[Span] = []
-    todo = merge_spans(candidates)
+    crossed = False
+    todo = merge_spans(todo)
     # One decoder for every candidate: a file is opened once, not once per span.
     with FrameReader(path, rotation=rotation, grey_width=settings.motion.width, origin_s=trace.origin_s) as reader:
         while todo:
@@ -210,7 +246,56 @@ def measure_motion(
                 extra.append(Span(max(0.0, span.start_s - follow), span.start_s))
             for new in extra:
                 if not any(d.start_s <= new.start_s and new.end_s <= d.end_s for d in done):
+                    crossed |= not bounds[0] <= new.start_s <= new.end_s <= bounds[1]
                     todo = merge_spans([*todo, new])
+    return moments, measured, crossed
+
+
+def _split_at(todo: list[Span]) -> int | None:
+    """Where to cut the sorted candidates in two groups of about equal length, at a gap of SPLIT_GAP_S or more."""
+    total = sum(span.length_s for span in todo)
+    best: tuple[float, int] | None = None
+    before = 0.0
+    for i in range(1, len(todo)):
+        before += todo[i - 1].length_s
+        if todo[i].start_s - todo[i - 1].end_s >= SPLIT_GAP_S:
+            score = abs(before - total / 2)
+            best = (score, i) if best is None or score < best[0] else best
+    return None if best is None else best[1]
+
+
+def measure_motion(
+    path: Path,
+    candidates: list[Span],
+    trace: PacketTrace,
+    zones: dict[str, Polygon],
+    rotation: int,
+    settings: ActivitySettings,
+) -> tuple[list[Span], int]:
+    """Decode the candidates as small grey pictures and keep the padded stretches with motion in them.
+
+    Motion that runs into a candidate's edge is followed: the next (or previous) stretch is decoded too,
+    so a signal that caught only part of a pass still yields the whole of it. The candidates before and after
+    a long quiet gap are measured on two threads (two readers); if following motion crosses the gap, the
+    whole is measured again in one pass, so the result is always that of one pass.
+    """
+    todo = merge_spans(candidates)
+    split = _split_at(todo)
+    everywhere = (-math.inf, math.inf)
+    if split is None:
+        moments, measured, _ = _motion_in(path, todo, trace, zones, rotation, settings, everywhere)
+    else:
+        middle = (todo[split - 1].end_s + todo[split].start_s) / 2
+        with ThreadPoolExecutor(1, thread_name_prefix="gatewatch-motion") as pool:
+            later = pool.submit(_motion_in, path, todo[split:], trace, zones, rotation, settings,
+                                (middle, math.inf))
+            moments, measured, crossed = _motion_in(path, todo[:split], trace, zones, rotation, settings,
+                                                    (-math.inf, middle))
+            more, measured_more, crossed_more = later.result()
+        if crossed or crossed_more:
+            moments, measured, _ = _motion_in(path, todo, trace, zones, rotation, settings, everywhere)
+        else:
+            moments, measured = moments + more, measured + measured_more
     active = merge_spans(moments, gap_s=settings.motion_gap_s)
     return pad_spans(active, settings.active_pre_s, settings.active_post_s, trace.duration_s), measured
 

@@ -8,6 +8,7 @@ Which frames are detected, and where in them, is ``detection.sampling``'s plan.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -19,10 +20,15 @@ import numpy as np
 from detection.decode import FrameReader, Span
 from detection.detector import Detector
 from detection.sampling import SamplingPlanner, SamplingSettings, small_grey, whole_in_a_region
-from detection.tracking import SegmentTracker, TrackBook
+from detection.tracking import TRACK_MEMORY_S, SegmentTracker, TrackBook
 
 FOLLOW_S = 2.0
-"""Seconds detection goes on past a span's end while a tracked object is still moving."""
+"""Seconds detection goes on past a span's end while a tracked object is still moving, or stands where it drove."""
+STAND_FOLLOW_S = 5.0
+"""Following goes on while a track still in view moved within this many seconds: a car that drove in and stopped
+(at the kerb, at the frame's edge) shows the cheap pass no motion, and may drive off again (the bench's window B:
+two cars stand at the left edge for 5 s, and were cut short). One that stands longer is parked: seen again at
+the next active span and joined by events.join_tracks. 10 s found the same events on the bench, 4 % more frames."""
 PROGRESS_EVERY = 25
 """Detector frames between progress reports inside a span (a job's stop and lease checks ride on them)."""
 MAX_FOLLOW_S = 120.0
@@ -178,8 +184,7 @@ def run_detection(
                             progress(min(1.0, (done + max(0.0, min(t, span.end_s) - span.start_s)) / total))
                 finally:
                     prefetch.close()
-                # Over 2 s, not 1: a car creeping across the picture (a few pixels a frame) is still a pass.
-                moving_now = last_detected_t is not None and book.moving_at(last_detected_t, window_s=2.0)
+                moving_now = last_detected_t is not None and mover_in_view(book, last_detected_t, STAND_FOLLOW_S)
                 covered_until = max(covered_until, stretch.end_s, last_t)
                 if not (follow and moving_now and covered_until < duration_s and followed < MAX_FOLLOW_S):
                     break
@@ -189,6 +194,27 @@ def run_detection(
             if progress is not None:
                 progress(min(1.0, done / total))
     return frames_detected
+
+
+def mover_in_view(book: TrackBook, t: float, window_s: float = STAND_FOLLOW_S, fraction: float = 0.25) -> bool:
+    """Whether a track still in view at ``t`` moved more than ``fraction`` of its size within ``window_s``.
+
+    "In view": seen at ``t`` or within the tracker's memory before it (one missed detection does not end
+    the following). A parked car never moved, so it does not keep detection going; a car that drove in and
+    stopped does, for ``window_s`` after its last move, and so does one still driving, however slowly.
+    """
+    for track in book.tracks.values():
+        last = track.observations[-1]
+        if not t - TRACK_MEMORY_S <= last.t <= t + 1e-6:
+            continue
+        size = ((last.box[2] - last.box[0]) * (last.box[3] - last.box[1])) ** 0.5
+        cx, cy = (last.box[0] + last.box[2]) / 2, (last.box[1] + last.box[3]) / 2
+        for obs in reversed(track.observations):
+            if obs.t < last.t - window_s:
+                break
+            if math.dist((cx, cy), ((obs.box[0] + obs.box[2]) / 2, (obs.box[1] + obs.box[3]) / 2)) > fraction * size:
+                return True
+    return False
 
 
 def _stream_fps(path: Path) -> float:

@@ -118,21 +118,6 @@ class TrackBook:
         """The next tracker's ids start after every id used so far."""
         self._offset = self._max_seen
 
-    def moving_at(self, t: float, window_s: float = 1.0, fraction: float = 0.25) -> bool:
-        """Whether a track seen at time t moved more than ``fraction`` of its size over the last ``window_s``."""
-        for track in self.tracks.values():
-            last = track.observations[-1]
-            if abs(last.t - t) > 1e-6:
-                continue
-            recent = [o for o in track.observations if o.t >= t - window_s]
-            first = recent[0]
-            size = ((last.box[2] - last.box[0]) * (last.box[3] - last.box[1])) ** 0.5
-            dx = (first.box[0] + first.box[2] - last.box[0] - last.box[2]) / 2
-            dy = (first.box[1] + first.box[3] - last.box[1] - last.box[3]) / 2
-            if (dx * dx + dy * dy) ** 0.5 > fraction * size:
-                return True
-        return False
-
     def add(self, t: float, frame: np.ndarray, tracked: list[tuple[int, np.ndarray, float, int]]) -> None:
         """Record the boxes one tracker returned for the frame shown at time t."""
         height, width = frame.shape[:2]

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
-from detection.activity import Activity, find_activity, merge_spans, pad_spans
-from detection.decode import DecodeError, Span, iter_frames, read_packets
+from detection.activity import (
+    Activity,
+    ActivitySettings,
+    _keyframe_pictures,
+    find_activity,
+    keyframe_candidates,
+    merge_spans,
+    pad_spans,
+)
+from detection.decode import DecodeError, Span, grey_small, iter_frames, read_packets
 from detection.motion import MotionDetector
 from detection.pipeline import dense_reference, index_segment
 from detection.records import CameraSpec
@@ -128,3 +138,26 @@ def test_cheap_pass_skips_work_not_events(footage_dir: Path, tmp_path: Path) -> 
         # frame of the reference does not.
         assert min(abs(e.start_s - target.start_s) for e in matches) <= 1.5
         assert min(abs(e.end_s - target.end_s) for e in matches) <= 1.5
+
+
+def test_keyframe_signal_decoded_in_two_halves_matches_one_pass(footage_dir: Path) -> None:
+    """The keyframe signal's two halves run on two threads; what they decode is exactly one pass's keyframes,
+    also in a file whose MP4 index refuses seeking (street_sparse_traffic.mp4: nothing seeks)."""
+    settings = ActivitySettings()
+    for name in ("people_one_by_one.mp4", "street_sparse_traffic.mp4"):  # 140 and 37 keyframes
+        path = footage_dir / name
+        trace = read_packets(path)
+        whole = _keyframe_pictures(path, trace, 0, settings.motion.width, 0.0, math.inf)
+        with av.open(str(path)) as container:  # one plain pass: the decoder skips what is not a keyframe
+            stream = container.streams.video[0]
+            stream.codec_context.skip_frame = "NONKEY"
+            plain = [grey_small(frame, settings.motion.width) for frame in container.decode(stream)]
+        assert len(whole) == len(plain) >= 8
+        assert all(np.array_equal(a, b) for (_, a), b in zip(whole, plain, strict=True))
+        split = float(trace.times[trace.keyframe][len(whole) // 2])
+        halves = (_keyframe_pictures(path, trace, 0, settings.motion.width, 0.0, split)
+                  + _keyframe_pictures(path, trace, 0, settings.motion.width, split, math.inf))
+        assert [t for t, _ in halves] == [t for t, _ in whole]
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(halves, whole, strict=True))
+        spans, decoded = keyframe_candidates(path, trace, {}, 0, settings)
+        assert decoded == len(whole) and spans  # people and cars move between keyframes

@@ -7,10 +7,21 @@ one window of real passes spliced in.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
-from detection.activity import ActivitySettings, find_activity, packet_candidates
+from detection.activity import (
+    ActivitySettings,
+    _motion_in,
+    _split_at,
+    find_activity,
+    keyframe_candidates,
+    measure_motion,
+    merge_spans,
+    packet_candidates,
+    pad_spans,
+)
 from detection.decode import read_packets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -33,3 +44,13 @@ def test_noise_and_drift_flag_little_and_the_pass_is_found(footage_dir: Path, tm
     assert active <= passes + 10.0, ([(s.start_s, s.end_s) for s in activity.spans], window)
     for start, end in window:
         assert any(s.start_s <= start + 1.0 and s.end_s >= end - 1.0 for s in activity.spans), window
+    # The motion measure runs the candidates before and after a long quiet gap on two threads: the same moments
+    # and pictures as one pass.
+    settings = ActivitySettings()
+    candidates = merge_spans(from_packets + keyframe_candidates(video, trace, {}, 0, settings)[0])
+    assert _split_at(candidates) is not None, candidates
+    one_pass, measured, _ = _motion_in(video, candidates, trace, {}, 0, settings, (-math.inf, math.inf))
+    spans, measured_split = measure_motion(video, candidates, trace, {}, 0, settings)
+    assert measured_split == measured
+    assert spans == pad_spans(merge_spans(one_pass, gap_s=settings.motion_gap_s), settings.active_pre_s,
+                              settings.active_post_s, trace.duration_s) == activity.spans

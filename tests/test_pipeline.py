@@ -6,12 +6,15 @@ from pathlib import Path
 
 import ffmpeg
 import imageio_ffmpeg
+import numpy as np
 import pytest
 
 from detection.decode import DecodeError
+from detection.detect_stage import STAND_FOLLOW_S, mover_in_view
 from detection.detector import VEHICLE_LABELS
 from detection.pipeline import dense_reference, index_segment
 from detection.records import CameraSpec
+from detection.tracking import TRACK_MEMORY_S, TrackBook
 from tests.support_index import ROI_SPANS, cut, motorway_zone, moving_vehicles, shared_detector
 
 
@@ -142,3 +145,32 @@ def test_truncated_and_fake_files(footage_dir: Path, tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(DecodeError):
         index_segment(empty, CameraSpec(), detector=shared_detector())
+
+
+def _book(*paths: list[tuple[float, float]]) -> TrackBook:
+    """A track book with one track per path: (time, centre x) sightings of a 0.1-wide box."""
+    book = TrackBook(keep_crops=False)
+    for track_id, path in enumerate(paths, start=1):
+        for t, x in path:
+            box = np.array([(x - 0.05) * 640, 100.0, (x + 0.05) * 640, 164.0])
+            book.add(t, np.zeros((360, 640, 3), np.uint8), [(track_id, box, 0.8, 2)])
+    return book
+
+
+def test_following_goes_on_while_a_car_that_drove_in_stands_and_not_for_parked_cars() -> None:
+    """Detection follows a span on while a track still in view moved within STAND_FOLLOW_S: a car that drove to
+    the frame's edge and stopped shows the cheap pass no motion (the bench's window B lost two cars so)."""
+    drove_then_stood = [(t / 5, max(0.1, 0.9 - 0.1 * t)) for t in range(0, 60)]  # stops at 1.6 s, seen to 11.8 s
+    parked = [(t / 5, 0.5) for t in range(0, 60)]
+    t_end = 11.8
+    assert not mover_in_view(_book(parked), t_end, STAND_FOLLOW_S)
+    stood_s = t_end - 1.6
+    assert mover_in_view(_book(drove_then_stood), t_end, stood_s + 0.5)
+    assert not mover_in_view(_book(drove_then_stood), t_end, stood_s - 0.5)
+    # Still driving, however slowly: 0.7 of its size over the window.
+    creeping = [(t / 5, 0.2 + 0.0035 * t) for t in range(0, 60)]
+    assert mover_in_view(_book(creeping), t_end, STAND_FOLLOW_S)
+    # A track last seen longer ago than the tracker remembers has left: nothing to follow.
+    gone = [(t / 5, 0.9 - 0.05 * t) for t in range(0, 10)]
+    assert not mover_in_view(_book(gone, parked), t_end, STAND_FOLLOW_S)
+    assert mover_in_view(_book(gone, parked), 1.8 + TRACK_MEMORY_S - 0.1, STAND_FOLLOW_S)

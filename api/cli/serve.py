@@ -13,24 +13,21 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(
         1, "--workers", min=1, max=32,
-        help="Server processes (uvicorn workers). 2 on a 2-core machine roughly doubles searches a second; the "
-             "background loops (indexing pool, audit checkpoints) still run once.",
+        help="Server processes, each listening on the port with a socket of its own, so connections spread over "
+             "them. 2 on a 2-core machine roughly doubles searches a second; the background loops (indexing pool, "
+             "audit checkpoints) still run once.",
     ),
 ) -> None:
     """Start the service (API, web page, local indexing worker) and print its URL.
 
     X-Forwarded-For is believed only from GATEWATCH_TRUSTED_PROXIES (addresses or CIDRs, comma-separated).
     """
-    import uvicorn
-
     from api.cli.common import console
-    from api.settings import get_api_settings
+    from api.serving import proxy_options, run
 
-    proxies = get_api_settings().trusted_proxies
     console.print(f"gatewatch is starting at [bold]http://{host}:{port}/[/]"
                   + (f" ({workers} processes)" if workers > 1 else ""), highlight=False)
-    # Without trusted proxies uvicorn must not read X-Forwarded-For at all: by default it believes it from
-    # 127.0.0.1, so anyone on the host (or a local proxy that passes the header through) could pick an address.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
-                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
-
+    # Several processes listen with sockets of their own (SO_REUSEPORT), so connections spread over them.
+    status = run(host, port, workers, log_level="info", **proxy_options())
+    if status:
+        raise typer.Exit(status)

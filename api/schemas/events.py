@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detection.coverage import Coverage
 from detection.labels import LABEL_HELP
@@ -33,40 +34,53 @@ class SearchParams(BaseModel):
     stationary: bool = Field(False, description="Include stationary (parked) objects.")
     colour: list[str] = Field(default_factory=list, description="Vehicle colour word; repeatable.")
     min_score: float | None = Field(None, ge=0, le=1, description="Least detector confidence.")
-    plate: str | None = Field(None, description="Licence plate, fuzzy (case, spaces, separators ignored; ? for an "
-                              "unknown character); results ranked by closeness then score.")
-    sort: str = Field("time", description="time (oldest first), -time (newest first) or score.")
+    plate: str | None = Field(None, max_length=32, description="Licence plate, fuzzy: case, spaces and separators "
+                              "ignored, province optional, one wrong character for 5+, ? for unknown; results "
+                              "ranked by closeness then score.")
+    sort: str = Field("time", pattern="^(time|-time|score)$", description="time (oldest first), -time (newest "
+                      "first) or score.")
     limit: int = Field(50, ge=1, le=500, description="Most events in a page.")
-    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+    cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page.")
 
     model_config = ConfigDict(populate_by_name=True)
 
 
-async def search_params(  # async: pure validation, no thread hand-off
-    site: list[str] = Query([], description="Site name; repeat for several."),
-    gate: list[str] = Query([], description="Gate name (any case); repeat for several."),
-    camera: list[str] = Query([], description="Camera id; repeat for several."),
-    from_: str | None = Query(None, alias="from", description="Window start, ISO 8601 (naive: camera's zone)."),
-    to: str | None = Query(None, description="Window end, ISO 8601 (naive: camera's zone)."),
-    time_of_day: str | None = Query(None, description="Daily range in each camera's zone, e.g. 22:00-06:00."),
-    label: list[str] = Query([], description=f"{LABEL_HELP}."),
-    zone: list[str] = Query([], description="Zone the object entered; repeatable."),
-    min_dwell: float | None = Query(None, ge=0, description="Least seconds the object stood still."),
-    stationary: bool = Query(False, description="Include stationary (parked) objects."),
-    colour: list[str] = Query([], description="Vehicle colour word; repeatable."),
-    min_score: float | None = Query(None, ge=0, le=1, description="Least detector confidence."),
-    plate: str | None = Query(None, max_length=32, description="Licence plate, fuzzy: case, spaces and separators "
-                              "ignored, province optional, one wrong character for 5+, ? for unknown."),
-    sort: str = Query("time", pattern="^(time|-time|score)$", description="time, -time or score."),
-    limit: int = Query(50, ge=1, le=500, description="Most events in a page."),
-    cursor: str | None = Query(None, max_length=500, description="next_cursor of the previous page."),
-) -> SearchParams:
-    """FastAPI dependency: the filters from the query string (``from`` is a keyword in Python)."""
-    return SearchParams.model_validate({
-        "site": site, "gate": gate, "camera": camera, "from": from_, "to": to, "time_of_day": time_of_day,
-        "label": label, "zone": zone, "min_dwell": min_dwell, "stationary": stationary, "colour": colour,
-        "min_score": min_score, "plate": plate, "sort": sort, "limit": limit, "cursor": cursor,
-    })
+LIST_PARAMS = frozenset(name for name, field in SearchParams.model_fields.items()
+                        if getattr(field.annotation, "__origin__", None) is list)
+
+
+async def search_params(request: Request) -> SearchParams:  # async: pure validation, no thread hand-off
+    """FastAPI dependency: the filters from the query string, validated in one pydantic call.
+
+    FastAPI's own query handling (a parameter each, or a query model) looks up each field's type and validates
+    it on every request: more CPU per search than the search's SQL on a 200,000-event database. Errors are
+    FastAPI's 422 with the same ``["query", NAME]`` locations.
+    """
+    query = request.query_params
+    values = {key: query.getlist(key) if key in LIST_PARAMS else query[key] for key in query}
+    try:
+        return SearchParams.model_validate(values)
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("query", *error["loc"])}
+                                      for error in exc.errors(include_url=False)]) from exc
+
+
+def query_parameters_openapi(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters for a model's fields (for routes that read the query string themselves)."""
+    schema = model.model_json_schema(by_alias=True)
+    out = []
+    for name, prop in schema["properties"].items():
+        prop = {k: v for k, v in prop.items() if k not in ("title", "description")}
+        out.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                    "description": model.model_fields[_field_of(model, name)].description or "", "schema": prop})
+    return out
+
+
+def _field_of(model: type[BaseModel], alias: str) -> str:
+    return next((n for n, f in model.model_fields.items() if (f.alias or n) == alias), alias)
+
+
+SEARCH_OPENAPI: dict[str, Any] = {"parameters": query_parameters_openapi(SearchParams)}
 
 
 class EventOut(BaseModel):

@@ -57,14 +57,17 @@ def search_events(session: Session, query: EventQuery, site_ids: frozenset[int] 
     return SearchPage(events=rows, cameras=info, next_cursor=next_cursor)
 
 
-def explain(session: Session, statement: Any) -> list[str]:
-    """SQLite's EXPLAIN QUERY PLAN lines for a statement (empty on other databases).
+def explain(session: Session, statement: Any, analyze: bool = False) -> list[str]:
+    """The plan of a statement: SQLite's EXPLAIN QUERY PLAN lines, PostgreSQL's EXPLAIN (with ``analyze``:
+    EXPLAIN (ANALYZE, BUFFERS), which runs it again and adds times and pages read); empty on other databases.
 
     The statement runs once so that SQLAlchemy renders its final SQL and parameters; the plan of exactly
     that SQL is then asked for.
     """
     bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
+    prefix = {"sqlite": "EXPLAIN QUERY PLAN ",
+              "postgresql": "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "}.get(bind.dialect.name)
+    if prefix is None:
         return []
     captured: dict[str, Any] = {}
 
@@ -78,7 +81,7 @@ def explain(session: Session, statement: Any) -> list[str]:
         connection.execute(statement).all()
     finally:
         sa_event.remove(connection, "before_cursor_execute", grab)
-    rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + captured["sql"], captured["params"]).all()
+    rows = connection.exec_driver_sql(prefix + captured["sql"], captured["params"]).all()
     return [str(row[-1]) for row in rows]
 
 
