@@ -2,7 +2,8 @@
 
 Stages (each in its own module, each testable on a clip):
 1. ``decode.read_packets``: demux only, the per-frame size and keyframe trace;
-2. ``activity.find_activity``: the cheap pass, active spans from packet sizes, keyframes and motion;
+2. ``activity.find_activity``: the cheap pass, active spans from packet sizes, keyframes and motion (a segment
+   under SHORT_SEGMENT_S is active throughout);
 3. ``detect_stage.run_detection``: frames of the active spans on a grid of ``settings.detect_fps``, decoded on
    a thread while the detector runs; ``sampling`` picks which grid frames the detector sees (the adaptive rate)
    and where (crops around motion, tracks and zones); ByteTrack; a span is followed on while a tracked object
@@ -26,6 +27,15 @@ from detection.events import events_and_unsure_vehicles, tracks_to_events
 from detection.records import CameraSpec, SegmentIndex
 from detection.sampling import SamplingSettings
 from detection.tracking import TrackBook
+
+SHORT_SEGMENT_S = 3.0
+"""A segment shorter than this is active from end to end: detecting all of it costs a few frames, and the cheap pass
+cannot tell motion in it (a 10-frame clip of a taxi entering the picture gave no active span at all)."""
+
+
+def active_spans(found: list[Span], duration_s: float) -> list[Span]:
+    """Where the detector runs: the cheap pass's spans, or the whole segment when it is under SHORT_SEGMENT_S."""
+    return [Span(0.0, duration_s)] if 0.0 < duration_s < SHORT_SEGMENT_S else found
 
 
 def _detect_fps() -> float:
@@ -56,6 +66,7 @@ def index_segment(
     if progress is not None:
         progress(0.02)
     activity = find_activity(path, trace, camera.zones, rotation, activity_settings)
+    activity.spans = active_spans(activity.spans, trace.duration_s)
     cheap_pass_s = time.perf_counter() - began
     if progress is not None:
         progress(0.1)
@@ -81,7 +92,9 @@ def index_segment(
         from detection.plates.stage import read_event_plates
 
         # Vehicles the detector was unsure of become events only where their plate is read (see events).
-        plate_stats = read_event_plates(path, events, rotation=rotation, origin_s=trace.origin_s, unsure=unsure)
+        # So do plates found where the detector saw no vehicle at all (``plates.plate_led``).
+        plate_stats = read_event_plates(path, events, rotation=rotation, origin_s=trace.origin_s, unsure=unsure,
+                                        looks=book.unsure.looks, zones=camera.zones)
     if progress is not None:
         progress(1.0)
     return SegmentIndex(

@@ -1,5 +1,7 @@
 // The manager's page: the cameras of their site, resumable uploads of recorder exports (several at once,
 // a progress bar each), and each camera's footage with its indexing state, refreshed every few seconds.
+// The chosen camera's plate reading shows under the cameras; an admin may switch it (the API lets only admins)
+// and, once it is off, delete the plates already read.
 
 import { api, el, notice, showWho } from "./api.js";
 import { duration, isoInZone, wallOf, wallToMs } from "./time.js";
@@ -17,8 +19,13 @@ const uploads = document.getElementById("uploads");
 const drop = document.getElementById("drop");
 const segmentsBody = document.getElementById("segments");
 const segmentsStatus = document.getElementById("segments-status");
+const readPlates = document.getElementById("c-read-plates");
+const readPlatesNote = document.getElementById("c-read-plates-note");
+const forgetPlates = document.getElementById("c-forget-plates");
+const forgetNote = document.getElementById("c-forget-note");
 let cameras = [];
 let pollTimer = null;
+let me = null;
 
 const camera = () => cameras.find((c) => c.id === cameraSelect.value);
 
@@ -241,18 +248,75 @@ function showCameras() {
   if (!cameras.length) list.replaceChildren(el("p", { class: "muted" }, "Your site has no cameras yet. An administrator adds them."));
 }
 
+function platesNote(cam) {
+  const what = cam.read_plates
+    ? "On: indexing reads the plates of this camera's vehicles, and officers can search them."
+    : "Off: indexing reads no plates on this camera.";
+  return me && me.role === "admin" ? `${what} Footage indexed before keeps what it had.` : `${what} An administrator can change this.`;
+}
+
+function showSettings() {
+  const cam = camera();
+  const box = document.getElementById("camera-settings");
+  box.hidden = !cam;
+  if (!cam) return;
+  document.getElementById("c-settings-name").textContent = cam.gate;
+  if (box.dataset.camera !== cam.id) forgetNote.textContent = "";
+  box.dataset.camera = cam.id;
+  readPlates.checked = Boolean(cam.read_plates);
+  readPlates.disabled = !(me && me.role === "admin");
+  readPlatesNote.textContent = platesNote(cam);
+  // Plates already read may be deleted once reading is off (the API refuses it before); open cases keep theirs.
+  forgetPlates.hidden = !(me && me.role === "admin") || Boolean(cam.read_plates);
+  forgetPlates.disabled = false;
+}
+
+async function deletePlates() {
+  const cam = camera();
+  if (!cam || !window.confirm(`Delete every plate read on ${cam.gate}? Events an open case holds keep theirs.`)) return;
+  forgetPlates.disabled = true;
+  try {
+    const done = await api("DELETE", `/cameras/${encodeURIComponent(cam.id)}/plates`);
+    forgetNote.textContent = `Deleted the plates of ${done.forgotten} event${done.forgotten === 1 ? "" : "s"}`
+      + (done.kept_for_cases ? `; ${done.kept_for_cases} kept because an open case holds them.` : ".");
+  } catch (err) {
+    forgetNote.textContent = `Not deleted: ${err.message}`;
+  } finally {
+    forgetPlates.disabled = false;
+  }
+}
+
+async function setReadPlates() {
+  const cam = camera();
+  if (!cam) return;
+  const wanted = readPlates.checked;
+  readPlates.disabled = true;
+  readPlatesNote.textContent = wanted ? "Turning plate reading on…" : "Turning plate reading off…";
+  try {
+    const changed = await api("PATCH", `/cameras/${encodeURIComponent(cam.id)}`, { json: { read_plates: wanted } });
+    cameras = cameras.map((c) => (c.id === changed.id ? { ...c, ...changed } : c));
+    showSettings();
+  } catch (err) {
+    showSettings();
+    readPlatesNote.textContent = `Not changed: ${err.message}`;
+  }
+}
+
 function chooseCamera(id) {
   cameraSelect.value = id;
   document.getElementById("s-camera-name").textContent = `${camera().gate} (${id})`;
   document.getElementById("u-start-zone").textContent = `camera time, ${camera().timezone || "UTC"}`;
   showCameras();
+  showSettings();
   segmentsBody.replaceChildren();
   refreshSegments();
 }
 
 async function start() {
   try {
-    await showWho();
+    me = await showWho();
+    readPlates.addEventListener("change", setReadPlates);
+    forgetPlates.addEventListener("click", deletePlates);
     cameras = await api("GET", "/cameras");
     cameraSelect.replaceChildren(...cameras.map((c) => el("option", { value: c.id }, `${c.gate} · ${c.id}`)));
     cameraSelect.addEventListener("change", () => chooseCamera(cameraSelect.value));
