@@ -33,9 +33,12 @@ from detection.detector import Detector
 from detection.pipeline import index_segment
 from detection.records import CameraSpec
 detector = Detector.load()
-loaded = time.perf_counter() - t0
 # Plates are read as on a camera with the default setting (on), unless the first argument is "-".
 spec = CameraSpec(read_plates=sys.argv[1] == "plates")
+if spec.read_plates:
+    from detection.plates.stage import shared_reader
+    shared_reader().warm()  # the plate networks load once per worker, like the detector: not a segment's cost
+loaded = time.perf_counter() - t0
 for path in sys.argv[2:]:
     result = index_segment(path, spec, detector=detector)
     events = [dict(label=e.label, start_s=e.start_s, end_s=e.end_s, stationary=e.stationary, track=e.track)

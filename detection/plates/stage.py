@@ -11,6 +11,7 @@ frames read, two recogniser reads per plate found.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from collections.abc import Callable
@@ -96,7 +97,7 @@ def _frame_size(path: Path, rotation: int) -> tuple[int, int, float]:
 
 
 def _decode_candidates(path: Path, targets: list[PlateTarget], rotation: int, origin_s: float) -> int:
-    """Fill each candidate's vehicle cut and sharpness from one pass over the file; return frames decoded."""
+    """Fill each candidate's vehicle cut and sharpness from one pass over the file; return the frames cut from."""
     wanted: dict[float, list] = {}
     for target in targets:
         for candidate in target.candidates:
@@ -115,7 +116,12 @@ def _decode_candidates(path: Path, targets: list[PlateTarget], rotation: int, or
             spans.append(Span(max(0.0, start), end))
     decoded = 0
     pending = list(times)
-    for _, t, frame in iter_frames(path, spans, every_s=0.0, rotation=rotation, origin_s=origin_s):
+    def near_a_wanted_time(t: float) -> bool:
+        i = bisect.bisect_left(times, t - FRAME_TOLERANCE_S)
+        return i < len(times) and times[i] <= t + FRAME_TOLERANCE_S
+
+    for _, t, frame in iter_frames(path, spans, every_s=0.0, rotation=rotation, origin_s=origin_s,
+                                   wanted=near_a_wanted_time):
         decoded += 1
         # Each wanted time takes the decoded frame nearest to it.
         for wanted_t in [w for w in pending if abs(w - t) <= FRAME_TOLERANCE_S]:
