@@ -26,6 +26,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from build_footage import FPS, build, build_noisy  # noqa: E402
 
+from detection.regions import iou  # noqa: E402
+
 CHILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
@@ -188,21 +190,13 @@ def _box_at(track: list[list[float]], t: float) -> list[float]:
     return min(track, key=lambda row: abs(row[0] - t))[1:]
 
 
-def _iou(a: list[float], b: list[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _same_object(a: dict, b: dict) -> bool:
     """Overlap in time and, at the middle of that overlap, boxes that overlap in space."""
     lo, hi = max(a["start_s"], b["start_s"]), min(a["end_s"], b["end_s"])
     if hi < lo - 0.5:
         return False
     middle = (lo + hi) / 2
-    return _iou(_box_at(a["track"], middle), _box_at(b["track"], middle)) >= 0.2
+    return iou(_box_at(a["track"], middle), _box_at(b["track"], middle)) >= 0.2
 
 
 VEHICLES = {"car", "truck", "bus", "motorcycle", "bicycle"}

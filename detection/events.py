@@ -17,6 +17,7 @@ import numpy as np
 from detection.colour import dominant_colour
 from detection.labels import COCO_LABELS, MOTOR_VEHICLES, VEHICLE_LABELS
 from detection.records import EventRecord
+from detection.regions import iou
 from detection.tracking import TRACK_MEMORY_S, Observation, Track
 from detection.zones import Polygon, ground_point, zones_at
 
@@ -61,14 +62,6 @@ def _size(observations: list[Observation]) -> float:
                             for o in observations]))
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _still(observations: list[Observation]) -> bool:
     """Whether these sightings (at least two) stand in one place."""
     if len(observations) < 2:
@@ -107,7 +100,7 @@ def join_tracks(tracks: list[Track]) -> list[Track]:
             if last.t >= first.t or _group(_label(earlier.observations)) != group:
                 continue
             gap_s = first.t - last.t
-            overlap = _iou(last.box, first.box)
+            overlap = iou(last.box, first.box)
             if overlap >= JOIN_IOU:
                 stopped = _still(earlier.observations[-2:]) and _still(track.observations[:2])
                 if not (gap_s <= 2 * TRACK_MEMORY_S or stopped):

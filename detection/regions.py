@@ -14,8 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 Box = tuple[float, float, float, float]
 """x1, y1, x2, y2 in frame pixels."""
+
+def iou(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """Intersection over union of two x1, y1, x2, y2 boxes (any sequence or array of four numbers)."""
+    iw = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
+    ih = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
+    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - iw * ih
+    return iw * ih / union if union > 0 else 0.0
+
 
 REGION_SIZES = (320, 416, 512, 640)
 """Square crop sides in pixels, all multiples of the model's stride (32); a crop runs at its native size."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from detection.regions import Box, Region, plan_regions, whole_frame, zone_boxes
+from detection.regions import Box, Region, iou, plan_regions, whole_frame, zone_boxes
 from detection.tracking import TRACK_MEMORY_S
 
 MOTION_WIDTH = 160
@@ -201,13 +201,6 @@ def _grown(box: np.ndarray, fraction: float, size: float | None = None) -> np.nd
     return box + np.array([-pad, -pad, pad, pad])
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
-    ih = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
-    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - iw * ih
-    return iw * ih / union if union > 0 else 0.0
-
-
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     """The fraction of the smaller of two boxes that lies inside the other."""
     iw = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
@@ -345,7 +338,7 @@ class SamplingPlanner:
         if found is not None and self.settings.confirm_births:
             held = [np.asarray(xyxy, dtype=np.float64) for _, xyxy, _, _ in tracked]
             for box, conf in zip(*found, strict=True):
-                if conf >= BIRTH_SCORE and all(_iou(box, other) < BIRTH_IOU for other in held):
+                if conf >= BIRTH_SCORE and all(iou(box, other) < BIRTH_IOU for other in held):
                     self._births.append(_as_box(box))
         seen = set()
         for track_id, xyxy, _, _ in tracked:

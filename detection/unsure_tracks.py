@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from detection.labels import COCO_LABELS, MOTOR_VEHICLES
+from detection.regions import iou
 from detection.tracking import TRACK_MEMORY_S, Observation, Track
 
 LOW_SCORE = 0.1
@@ -43,14 +44,6 @@ LOOK_SIDE = 320
 """The long side of a look's copy: the plate finder's input size (``plates.model.PLATE_IMGSZ``), so the copy loses
 nothing the finder would have seen in the full frame."""
 _MOTOR_CLASSES = frozenset(cls for cls, label in COCO_LABELS.items() if label in MOTOR_VEHICLES)
-
-
-def _iou(a: np.ndarray, b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass
@@ -108,10 +101,10 @@ class UnsureLinker:
             if not (LOW_SCORE <= float(score) < NEW_TRACK_SCORE) or int(c) not in _MOTOR_CLASSES:
                 continue
             box = np.clip(np.asarray(box_px, dtype=np.float64) / scale, 0.0, 1.0)
-            if any(_iou(box, other) >= TRACKED_IOU for other in tracked_boxes):
+            if any(iou(box, other) >= TRACKED_IOU for other in tracked_boxes):
                 continue
-            best = max(open_tracks, key=lambda tr: _iou(box, tr.observations[-1].box), default=None)
-            if best is None or best.observations[-1].t >= t or _iou(box, best.observations[-1].box) < LINK_IOU:
+            best = max(open_tracks, key=lambda tr: iou(box, tr.observations[-1].box), default=None)
+            if best is None or best.observations[-1].t >= t or iou(box, best.observations[-1].box) < LINK_IOU:
                 if len(self.tracks) >= MAX_TRACKS:
                     continue
                 best = Track(-1 - len(self.tracks))

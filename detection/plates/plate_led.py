@@ -24,6 +24,7 @@ from detection.colour import dominant_colour
 from detection.events import track_to_event
 from detection.plates.reader import MIN_PLATE_WIDTH_PX, PlateBox, PlateReader
 from detection.records import EventRecord
+from detection.regions import iou
 from detection.tracking import Observation, Track
 from detection.unsure_tracks import LINK_GAP_S, LINK_IOU, Look
 from detection.zones import Polygon
@@ -63,14 +64,6 @@ def car_front(plate: Box, frame_size: tuple[int, int]) -> Box:
     x1, y1 = cx - front_w / 2, cy - PLATE_DOWN * front_h
     return (max(0.0, x1 / width), max(0.0, y1 / height),
             min(1.0, (x1 + front_w) / width), min(1.0, (y1 + front_h) / height))
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _held(t: float, point: tuple[float, float], records: list[EventRecord]) -> bool:
@@ -119,8 +112,8 @@ def plate_led_tracks(looks: list[Look], reader: PlateReader, records: list[Event
     for i, front in sorted(_sightings(looks, reader, records).items()):
         t = looks[i].t
         open_tracks = [tr for tr in tracks if 0 < t - tr.observations[-1].t <= LINK_GAP_S]
-        best = max(open_tracks, key=lambda tr: _iou(front, tr.observations[-1].box), default=None)
-        if best is None or _iou(front, best.observations[-1].box) < LINK_IOU:
+        best = max(open_tracks, key=lambda tr: iou(front, tr.observations[-1].box), default=None)
+        if best is None or iou(front, best.observations[-1].box) < LINK_IOU:
             best = Track(-1_000_000 - len(tracks))
             tracks.append(best)
         best.observations.append(Observation(t, front, PLATE_LED_SCORE, CAR_CLASS))
