@@ -64,7 +64,8 @@ def ranked_matches(session: Session, query: Any, site_ids: frozenset[int] | None
     norm = check_plate_query(query.plate)
     # The other filters as any search applies them (scope, window, labels...), parked vehicles included.
     base = replace(query, plate=None, stationary=True, sort="-time", cursor=None, limit=1)
-    statement, cameras = build_search(session, base, site_ids)
+    # One step: the plate conditions and the candidate limit are added to this statement's own WHERE and LIMIT.
+    statement, cameras = build_search(session, base, site_ids, two_step=False)
     shortest, longest = length_window(norm)
     statement = (statement.where(Event.plate_norm.is_not(None),
                                  func.length(Event.plate_norm).between(shortest, longest))
