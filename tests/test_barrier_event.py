@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from detection.events import _iou
 from detection.pipeline import dense_reference, index_segment
 from detection.records import CameraSpec
+from detection.regions import iou
 from tests.support_index import cut, moving_vehicles, shared_detector
 
 ZONES = {
@@ -48,4 +48,4 @@ def test_one_car_at_the_barrier_is_one_event_and_parked_cars_are_reported_once(f
     for i, a in enumerate(parked):
         for b in parked[i + 1:]:
             if a.label == b.label:
-                assert _iou(tuple(a.track[0][1:]), tuple(b.track[0][1:])) < 0.5, (a.start_s, b.start_s)
+                assert iou(tuple(a.track[0][1:]), tuple(b.track[0][1:])) < 0.5, (a.start_s, b.start_s)
